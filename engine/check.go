@@ -1,0 +1,224 @@
+package engine
+
+import (
+	"context"
+	"fmt"
+	"io"
+
+	"github.com/plakar-gw/plakar-gw/engine/blob"
+	"github.com/plakar-gw/plakar-gw/engine/pack"
+	"github.com/plakar-gw/plakar-gw/engine/snapshot"
+	"github.com/plakar-gw/plakar-gw/engine/storage"
+)
+
+// CheckOptions select how deep check goes.
+type CheckOptions struct {
+	ReadData bool             // read every pack and verify every blob
+	Progress func(msg string) // optional
+}
+
+// CheckReport is what check found. Problems empty means healthy.
+type CheckReport struct {
+	Snapshots, Trees, Blobs, Packs int
+	UnusedPacks                    int // packs no index names (left by a crash; gc removes them)
+	Problems                       []string
+}
+
+func (c *CheckReport) problem(format string, args ...any) {
+	c.Problems = append(c.Problems, fmt.Sprintf(format, args...))
+}
+
+// Check verifies the structure of the repository: every snapshot header
+// opens, every tree node referenced decodes, every blob referenced is in the
+// index and inside an existing pack. With ReadData it also reads every pack
+// and checks every blob's id against its content.
+func (r *Repository) Check(ctx context.Context, o CheckOptions) (*CheckReport, error) {
+	if o.Progress == nil {
+		o.Progress = func(string) {}
+	}
+	rep := &CheckReport{}
+	if err := r.SyncIndex(ctx); err != nil {
+		rep.problem("index: %v", err)
+		return rep, nil
+	}
+	packs, err := r.packSizes(ctx)
+	if err != nil {
+		return nil, err
+	}
+	rep.Packs = len(packs)
+	o.Progress(fmt.Sprintf("checking %d packs against the index", len(packs)))
+	indexed := map[blob.ID]bool{}
+	err = r.cache.Blobs(func(h blob.Handle) error {
+		indexed[h.Pack] = true
+		size, ok := packs[h.Pack]
+		switch {
+		case !ok:
+			rep.problem("blob %s: pack %s is missing", h.ID, h.Pack)
+		case int64(h.Offset)+int64(h.Length) > size-pack.TrailerSize:
+			rep.problem("blob %s: lies past the end of pack %s", h.ID, h.Pack)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	for p := range packs {
+		if !indexed[p] {
+			rep.UnusedPacks++
+		}
+	}
+	o.Progress("checking snapshots and trees")
+	used, err := r.markUsed(ctx, rep)
+	if err != nil {
+		return nil, err
+	}
+	rep.Blobs = len(used)
+	if o.ReadData {
+		for p := range packs {
+			o.Progress(fmt.Sprintf("reading pack %s", p.Short()))
+			if err := r.checkPack(ctx, p, packs[p], rep); err != nil {
+				return nil, err
+			}
+		}
+	}
+	return rep, nil
+}
+
+func (r *Repository) packSizes(ctx context.Context) (map[blob.ID]int64, error) {
+	out := map[blob.ID]int64{}
+	for name, err := range r.store.List(ctx, storage.KindPack) {
+		if err != nil {
+			return nil, err
+		}
+		id, err := blob.ParseID(name)
+		if err != nil {
+			continue
+		}
+		info, err := r.store.Stat(ctx, storage.KindPack, name)
+		if err != nil {
+			return nil, err
+		}
+		out[id] = info.Size
+	}
+	return out, nil
+}
+
+// markUsed walks every snapshot and returns the set of blobs they use.
+// Problems go to rep when it is not nil; otherwise the first one is an error.
+func (r *Repository) markUsed(ctx context.Context, rep *CheckReport) (map[blob.ID]blob.Type, error) {
+	snaps, bad, err := r.ListSnapshots(ctx)
+	if err != nil {
+		return nil, err
+	}
+	used := map[blob.ID]blob.Type{}
+	fail := func(format string, args ...any) error {
+		if rep == nil {
+			return fmt.Errorf(format, args...)
+		}
+		rep.problem(format, args...)
+		return nil
+	}
+	for name, e := range bad {
+		if err := fail("snapshot %s: %v", name, e); err != nil {
+			return nil, err
+		}
+	}
+	for _, s := range snaps {
+		if rep != nil {
+			rep.Snapshots++
+		}
+		if err := r.markSnapshot(ctx, s, used, fail); err != nil {
+			return nil, err
+		}
+	}
+	if rep != nil {
+		for id, t := range used {
+			if t == blob.Tree {
+				rep.Trees++
+			}
+			if _, ok, _ := r.cache.Lookup(id); !ok {
+				rep.problem("%s blob %s is used but not in the index", t, id)
+			}
+		}
+	}
+	return used, nil
+}
+
+func (r *Repository) markSnapshot(ctx context.Context, s *snapshot.Snapshot, used map[blob.ID]blob.Type, fail func(string, ...any) error) error {
+	for _, p := range s.Header.Errors {
+		used[p.ID] = blob.Tree
+	}
+	var walk func(id blob.ID, where string) error
+	walk = func(id blob.ID, where string) error {
+		if _, seen := used[id]; seen {
+			return nil
+		}
+		used[id] = blob.Tree
+		n, err := r.loadNode(ctx, id)
+		if err != nil {
+			return fail("snapshot %s: %s: tree node %s: %v", s.ID.Short(), where, id.Short(), err)
+		}
+		for _, c := range n.Children {
+			if err := walk(c.ID, where); err != nil {
+				return err
+			}
+		}
+		for i := range n.Entries {
+			e := &n.Entries[i]
+			for _, c := range e.Chunks {
+				used[c.ID] = blob.Data
+			}
+			if e.Mode.IsDir() {
+				if err := walk(e.Subtree, where+e.Name+"/"); err != nil {
+					return err
+				}
+			}
+		}
+		return ctx.Err()
+	}
+	return walk(s.Header.Root, "/")
+}
+
+// checkPack reads a whole pack and opens every blob its footer lists.
+func (r *Repository) checkPack(ctx context.Context, p blob.ID, size int64, rep *CheckReport) error {
+	rc, err := r.store.Get(ctx, storage.KindPack, p.String(), 0, -1)
+	if err != nil {
+		rep.problem("pack %s: %v", p, err)
+		return nil
+	}
+	data, err := io.ReadAll(rc)
+	rc.Close()
+	if err != nil {
+		return err
+	}
+	entries, err := r.packFooter(data)
+	if err != nil {
+		rep.problem("pack %s: %v", p, err)
+		return nil
+	}
+	for _, e := range entries {
+		h := blob.Handle{ID: e.ID, Type: e.Type, Pack: p, Offset: e.Offset, Length: e.Length, Raw: e.Raw}
+		if _, err := pack.OpenBlob(r.key, h, data[e.Offset:e.Offset+e.Length]); err != nil {
+			rep.problem("pack %s: damaged blob %s at offset %d: %v", p, e.ID, e.Offset, err)
+		}
+	}
+	return nil
+}
+
+func (r *Repository) packFooter(data []byte) ([]pack.Entry, error) {
+	size := int64(len(data))
+	if size < pack.TrailerSize {
+		return nil, fmt.Errorf("%w: too short", pack.ErrCorrupt)
+	}
+	off, length, err := pack.ParseTrailer(data[size-pack.TrailerSize:], size)
+	if err != nil {
+		return nil, err
+	}
+	return pack.OpenFooter(r.key, data[off:off+length], off)
+}
+
+// walkUsed is used by gc: any problem aborts.
+func (r *Repository) walkUsed(ctx context.Context) (map[blob.ID]blob.Type, error) {
+	return r.markUsed(ctx, nil)
+}
+

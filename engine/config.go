@@ -1,0 +1,84 @@
+package engine
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+
+	"github.com/plakar-gw/plakar-gw/engine/crypto"
+	"github.com/plakar-gw/plakar-gw/engine/storage"
+)
+
+// FormatVersion is the repository format this code reads and writes.
+const FormatVersion = 1
+
+// ChunkerParams are fixed at init: changing them would break dedup.
+type ChunkerParams struct {
+	Algorithm string `json:"algorithm"`
+	Min       int    `json:"min"`
+	Avg       int    `json:"avg"`
+	Max       int    `json:"max"`
+}
+
+// DefaultChunker averages 1 MiB chunks, like restic: a good balance between
+// dedup granularity and index size.
+func DefaultChunker() ChunkerParams {
+	return ChunkerParams{Algorithm: "fastcdc-v1.0.0", Min: 256 << 10, Avg: 1 << 20, Max: 4 << 20}
+}
+
+// authenticated is the part of the config bound to the wrapped key.
+type authenticated struct {
+	Version int           `json:"version"`
+	ID      string        `json:"id"`
+	Chunker ChunkerParams `json:"chunker"`
+}
+
+type configObject struct {
+	authenticated
+	KDF        crypto.KDF `json:"kdf"`
+	WrappedKey []byte     `json:"wrapped_key"`
+}
+
+const configName = "config"
+
+// ErrNotRepository reports a store that holds no repository config.
+var ErrNotRepository = errors.New("no repository here (run init first)")
+
+// ErrExists reports an init over an existing repository.
+var ErrExists = errors.New("a repository already exists here")
+
+func (a authenticated) ad() []byte {
+	b, _ := json.Marshal(a)
+	return b
+}
+
+func readConfig(ctx context.Context, st storage.Store) (*configObject, error) {
+	rc, err := st.Get(ctx, storage.KindConfig, configName, 0, -1)
+	if errors.Is(err, storage.ErrNotExist) {
+		return nil, fmt.Errorf("%s: %w", st.Location(), ErrNotRepository)
+	}
+	if err != nil {
+		return nil, err
+	}
+	defer rc.Close()
+	b, err := io.ReadAll(io.LimitReader(rc, 1<<20))
+	if err != nil {
+		return nil, err
+	}
+	var c configObject
+	dec := json.NewDecoder(bytes.NewReader(b))
+	if err := dec.Decode(&c); err != nil {
+		return nil, fmt.Errorf("repository config is not readable: %w", err)
+	}
+	if c.Version != FormatVersion {
+		return nil, fmt.Errorf("repository format version %d is not supported (this build reads %d)", c.Version, FormatVersion)
+	}
+	p := c.Chunker
+	if p.Algorithm != "fastcdc-v1.0.0" || p.Min < 64 || p.Min >= p.Avg || p.Avg >= p.Max || p.Max > 64<<20 {
+		return nil, fmt.Errorf("repository config: chunker parameters out of range")
+	}
+	return &c, nil
+}

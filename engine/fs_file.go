@@ -1,0 +1,182 @@
+package engine
+
+import (
+	"encoding/hex"
+	"errors"
+	"io"
+	"io/fs"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/plakar-gw/plakar-gw/engine/tree"
+	"github.com/plakar-gw/plakar-gw/engine/vfs"
+)
+
+// fileInfo adapts a tree entry to fs.FileInfo.
+type fileInfo struct {
+	e    *tree.Entry
+	name string
+}
+
+func (i *fileInfo) Name() string       { return i.name }
+func (i *fileInfo) Size() int64        { return i.e.Size }
+func (i *fileInfo) Mode() fs.FileMode  { return i.e.Mode }
+func (i *fileInfo) ModTime() time.Time { return i.e.Time() }
+func (i *fileInfo) IsDir() bool        { return i.e.Mode.IsDir() }
+func (i *fileInfo) Sys() any {
+	s := &vfs.Sys{UID: i.e.UID, GID: i.e.GID, User: i.e.User, Group: i.e.Group, Nlink: i.e.Nlink, Inode: i.e.Inode, Rdev: i.e.Rdev}
+	if len(i.e.Xattrs) > 0 {
+		s.Xattrs = map[string][]byte{}
+		for _, x := range i.e.Xattrs {
+			s.Xattrs[x.Name] = x.Value
+		}
+	}
+	if i.e.Mode.IsRegular() {
+		s.ETag = hex.EncodeToString(i.e.Content[:])
+	}
+	return s
+}
+
+// file reads a regular file; only the chunks a read touches are fetched.
+// ReadAt may be called concurrently.
+type file struct {
+	fsys   *snapFS
+	e      *tree.Entry
+	info   *fileInfo
+	name   string
+	starts []int64 // offset of each chunk
+
+	mu     sync.Mutex
+	pos    int64
+	last   int // index of the cached chunk, -1 for none
+	cached []byte
+}
+
+var _ vfs.File = (*file)(nil)
+
+func newFile(f *snapFS, e *tree.Entry, info *fileInfo, name string) *file {
+	starts := make([]int64, len(e.Chunks))
+	var off int64
+	for i, c := range e.Chunks {
+		starts[i] = off
+		off += int64(c.Size)
+	}
+	return &file{fsys: f, e: e, info: info, name: name, starts: starts, last: -1}
+}
+
+func (f *file) Stat() (fs.FileInfo, error) { return f.info, nil }
+func (f *file) Close() error               { return nil }
+
+func (f *file) Read(p []byte) (int, error) {
+	f.mu.Lock()
+	pos := f.pos
+	f.mu.Unlock()
+	n, err := f.ReadAt(p, pos)
+	f.mu.Lock()
+	f.pos = pos + int64(n)
+	f.mu.Unlock()
+	if err == io.EOF && n > 0 {
+		err = nil
+	}
+	return n, err
+}
+
+func (f *file) Seek(offset int64, whence int) (int64, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	switch whence {
+	case io.SeekStart:
+	case io.SeekCurrent:
+		offset += f.pos
+	case io.SeekEnd:
+		offset += f.e.Size
+	default:
+		return 0, &fs.PathError{Op: "seek", Path: f.name, Err: fs.ErrInvalid}
+	}
+	if offset < 0 {
+		return 0, &fs.PathError{Op: "seek", Path: f.name, Err: fs.ErrInvalid}
+	}
+	f.pos = offset
+	return offset, nil
+}
+
+// ReadAt reads len(p) bytes at off, fetching only the chunks it covers.
+func (f *file) ReadAt(p []byte, off int64) (int, error) {
+	if off < 0 {
+		return 0, &fs.PathError{Op: "read", Path: f.name, Err: fs.ErrInvalid}
+	}
+	n := 0
+	for n < len(p) && off < f.e.Size {
+		i := sort.Search(len(f.starts), func(i int) bool { return f.starts[i] > off }) - 1
+		data, err := f.chunk(i)
+		if err != nil {
+			return n, &fs.PathError{Op: "read", Path: f.name, Err: err}
+		}
+		c := copy(p[n:], data[off-f.starts[i]:])
+		n += c
+		off += int64(c)
+	}
+	if n < len(p) {
+		return n, io.EOF
+	}
+	return n, nil
+}
+
+func (f *file) chunk(i int) ([]byte, error) {
+	f.mu.Lock()
+	if f.last == i {
+		data := f.cached
+		f.mu.Unlock()
+		return data, nil
+	}
+	f.mu.Unlock()
+	c := f.e.Chunks[i]
+	data, err := f.fsys.r.LoadBlob(f.fsys.ctx, c.ID)
+	if err != nil {
+		return nil, err
+	}
+	if len(data) != int(c.Size) {
+		return nil, errors.Join(vfs.ErrCorrupt, errors.New("chunk size does not match the tree"))
+	}
+	f.mu.Lock()
+	f.last, f.cached = i, data
+	f.mu.Unlock()
+	return data, nil
+}
+
+// dirFile lists a directory in key order, a batch at a time.
+type dirFile struct {
+	fsys  *snapFS
+	e     *tree.Entry
+	info  *fileInfo
+	after string
+	done  bool
+}
+
+func (d *dirFile) Stat() (fs.FileInfo, error) { return d.info, nil }
+func (d *dirFile) Close() error               { return nil }
+func (d *dirFile) Read([]byte) (int, error) {
+	return 0, &fs.PathError{Op: "read", Path: d.info.name, Err: errors.New("is a directory")}
+}
+
+func (d *dirFile) ReadDir(n int) ([]fs.DirEntry, error) {
+	var out []fs.DirEntry
+	if !d.done {
+		for x, err := range tree.Iter(d.fsys.ctx, d.fsys.r.loadNode, d.e.Subtree, d.after) {
+			if err != nil {
+				return out, &fs.PathError{Op: "readdir", Path: d.info.name, Err: err}
+			}
+			out = append(out, fs.FileInfoToDirEntry(&fileInfo{e: x, name: x.Name}))
+			d.after = x.Key()
+			if n > 0 && len(out) == n {
+				return out, nil
+			}
+		}
+		d.done = true
+	}
+	if n > 0 && len(out) == 0 {
+		return nil, io.EOF
+	}
+	return out, nil
+}

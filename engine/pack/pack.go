@@ -1,0 +1,190 @@
+// Package pack owns the packfile format: many sealed blobs in one object
+// followed by a sealed footer that lists them, so that one ranged read fetches
+// one blob and a lost index can be rebuilt from the packs alone. It also owns
+// the sealing of a single blob (zstd when it helps, then AEAD bound to the
+// blob's id and type). It knows nothing of storage.
+package pack
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+
+	"github.com/klauspost/compress/zstd"
+
+	"github.com/plakar-gw/plakar-gw/engine/blob"
+	"github.com/plakar-gw/plakar-gw/engine/codec"
+	"github.com/plakar-gw/plakar-gw/engine/crypto"
+)
+
+// TargetSize is the size at which a pack is closed and uploaded.
+const TargetSize = 16 << 20
+
+// Magic ends every pack, after the footer length.
+var Magic = [4]byte{'P', 'G', 'W', 'p'}
+
+// TrailerSize is the fixed tail: footer length (uint32 LE) then Magic.
+const TrailerSize = 8
+
+// ErrCorrupt reports a pack or blob that fails a check.
+var ErrCorrupt = errors.New("pack: corrupt")
+
+const (
+	flagRaw  = 0
+	flagZstd = 1
+)
+
+var (
+	encoder, _ = zstd.NewWriter(nil, zstd.WithEncoderLevel(zstd.SpeedFastest), zstd.WithEncoderConcurrency(1), zstd.WithLowerEncoderMem(true))
+	decoder, _ = zstd.NewReader(nil, zstd.WithDecoderConcurrency(0), zstd.WithDecoderMaxMemory(64<<20))
+)
+
+func blobAD(t blob.Type, id blob.ID) []byte {
+	ad := make([]byte, 0, 33)
+	ad = append(ad, byte(t))
+	return append(ad, id[:]...)
+}
+
+// SealBlob compresses plain when that saves at least 1/32 of it, then seals
+// it bound to (t, id). The result is appended to dst.
+func SealBlob(key *crypto.Key, dst []byte, t blob.Type, id blob.ID, plain []byte) []byte {
+	buf := make([]byte, 1, len(plain)+1)
+	buf[0] = flagZstd
+	buf = encoder.EncodeAll(plain, buf)
+	if len(buf)-1 > len(plain)-len(plain)/32 {
+		buf = append(buf[:0], flagRaw)
+		buf = append(buf, plain...)
+	}
+	return key.Seal(dst, buf, blobAD(t, id))
+}
+
+// OpenBlob authenticates, decrypts and decompresses a sealed blob and checks
+// that its content id is h.ID; any mismatch wraps ErrCorrupt.
+func OpenBlob(key *crypto.Key, h blob.Handle, sealed []byte) ([]byte, error) {
+	buf, err := key.Open(nil, sealed, blobAD(h.Type, h.ID))
+	if err != nil || len(buf) < 1 {
+		return nil, fmt.Errorf("%s blob %s: %w", h.Type, h.ID, ErrCorrupt)
+	}
+	var plain []byte
+	switch buf[0] {
+	case flagRaw:
+		plain = buf[1:]
+	case flagZstd:
+		plain, err = decoder.DecodeAll(buf[1:], make([]byte, 0, h.Raw))
+		if err != nil {
+			return nil, fmt.Errorf("%s blob %s: decompress: %v: %w", h.Type, h.ID, err, ErrCorrupt)
+		}
+	default:
+		return nil, fmt.Errorf("%s blob %s: unknown encoding %d: %w", h.Type, h.ID, buf[0], ErrCorrupt)
+	}
+	if blob.ID(key.Sum(plain)) != h.ID {
+		return nil, fmt.Errorf("%s blob %s: content does not match its id: %w", h.Type, h.ID, ErrCorrupt)
+	}
+	return plain, nil
+}
+
+// Entry describes one blob of a pack.
+type Entry struct {
+	Type   blob.Type
+	ID     blob.ID
+	Offset uint32
+	Length uint32 // sealed length
+	Raw    uint32 // plaintext length
+}
+
+// Builder accumulates sealed blobs into one pack.
+type Builder struct {
+	buf     []byte
+	entries []Entry
+}
+
+// NewBuilder starts an empty pack.
+func NewBuilder() *Builder { return &Builder{buf: make([]byte, 0, TargetSize+1<<20)} }
+
+// Add appends a sealed blob.
+func (b *Builder) Add(t blob.Type, id blob.ID, sealed []byte, raw int) {
+	b.entries = append(b.entries, Entry{Type: t, ID: id, Offset: uint32(len(b.buf)), Length: uint32(len(sealed)), Raw: uint32(raw)})
+	b.buf = append(b.buf, sealed...)
+}
+
+// Size is the number of bytes added so far.
+func (b *Builder) Size() int { return len(b.buf) }
+
+// Len is the number of blobs added so far.
+func (b *Builder) Len() int { return len(b.entries) }
+
+// Entries returns the blobs added so far.
+func (b *Builder) Entries() []Entry { return b.entries }
+
+// Finish appends the sealed footer and trailer and returns the whole pack.
+func (b *Builder) Finish(key *crypto.Key) []byte {
+	footer := key.Seal(nil, EncodeFooter(b.entries), []byte(footerAD))
+	out := append(b.buf, footer...)
+	out = binary.LittleEndian.AppendUint32(out, uint32(len(footer)))
+	return append(out, Magic[:]...)
+}
+
+const footerAD = "plakar-gw pack footer v1"
+
+// EncodeFooter is the plaintext of a footer.
+func EncodeFooter(entries []Entry) []byte {
+	e := codec.Encoder{B: make([]byte, 0, len(entries)*45+8)}
+	e.Byte(1) // version
+	e.Uvarint(uint64(len(entries)))
+	for _, x := range entries {
+		e.Byte(byte(x.Type))
+		e.Fixed(x.ID[:])
+		e.Uvarint(uint64(x.Offset))
+		e.Uvarint(uint64(x.Length))
+		e.Uvarint(uint64(x.Raw))
+	}
+	return e.B
+}
+
+// DecodeFooter parses a footer plaintext; every entry must lie within
+// dataSize bytes (the pack size less footer and trailer).
+func DecodeFooter(b []byte, dataSize int64) ([]Entry, error) {
+	d := codec.NewDecoder(b)
+	if v := d.Byte(); v != 1 && d.Err() == nil {
+		d.Fail("pack footer version %d", v)
+	}
+	n := d.Count(36)
+	entries := make([]Entry, 0, n)
+	for i := 0; i < n && d.Err() == nil; i++ {
+		var x Entry
+		x.Type = blob.Type(d.Byte())
+		d.Fixed(x.ID[:])
+		x.Offset, x.Length, x.Raw = d.Uint32(), d.Uint32(), d.Uint32()
+		if d.Err() == nil && (!x.Type.Valid() || int64(x.Offset)+int64(x.Length) > dataSize || x.Length < crypto.Overhead) {
+			d.Fail("pack footer entry %d out of range", i)
+		}
+		entries = append(entries, x)
+	}
+	if err := d.End(); err != nil {
+		return nil, fmt.Errorf("%w: footer: %v", ErrCorrupt, err)
+	}
+	return entries, nil
+}
+
+// ParseTrailer reads the trailer (the last TrailerSize bytes of a pack of
+// packSize bytes) and returns the footer's offset and length.
+func ParseTrailer(trailer []byte, packSize int64) (off, length int64, err error) {
+	if len(trailer) != TrailerSize || [4]byte(trailer[4:]) != Magic {
+		return 0, 0, fmt.Errorf("%w: bad trailer", ErrCorrupt)
+	}
+	length = int64(binary.LittleEndian.Uint32(trailer))
+	off = packSize - TrailerSize - length
+	if length < crypto.Overhead || off < 0 {
+		return 0, 0, fmt.Errorf("%w: footer length %d out of range", ErrCorrupt, length)
+	}
+	return off, length, nil
+}
+
+// OpenFooter authenticates and decodes a sealed footer.
+func OpenFooter(key *crypto.Key, sealed []byte, dataSize int64) ([]Entry, error) {
+	plain, err := key.Open(nil, sealed, []byte(footerAD))
+	if err != nil {
+		return nil, fmt.Errorf("%w: footer: %v", ErrCorrupt, err)
+	}
+	return DecodeFooter(plain, dataSize)
+}

@@ -1,0 +1,211 @@
+// Package engine owns the repository: creating and opening it, the ingest
+// pipeline, snapshots, reading them back through the vfs interface, check,
+// rm and gc. Storage, the byte formats and the local cache live in
+// sub-packages; this package puts them together.
+package engine
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+
+	lru "github.com/hashicorp/golang-lru/v2"
+
+	"github.com/plakar-gw/plakar-gw/engine/blob"
+	"github.com/plakar-gw/plakar-gw/engine/cache"
+	"github.com/plakar-gw/plakar-gw/engine/crypto"
+	"github.com/plakar-gw/plakar-gw/engine/pack"
+	"github.com/plakar-gw/plakar-gw/engine/storage"
+	"github.com/plakar-gw/plakar-gw/engine/tree"
+	"github.com/plakar-gw/plakar-gw/engine/vfs"
+)
+
+// ErrWrongPassphrase reports a passphrase that does not open the repository.
+var ErrWrongPassphrase = crypto.ErrWrongPassphrase
+
+// Options open a repository.
+type Options struct {
+	Passphrase []byte
+	// CacheDir is the root of local caches; the repository's cache is a
+	// folder named after its id below it. Empty means the user's cache dir.
+	CacheDir string
+}
+
+// Repository is an open repository. It is safe for concurrent use.
+type Repository struct {
+	store   storage.Store
+	key     *crypto.Key
+	cfg     *configObject
+	cache   *cache.Cache
+	nodes   *lru.Cache[blob.ID, *tree.Node]
+	syncMu  chanMutex
+	lockTTL lockTiming
+}
+
+// Init creates a repository in an empty store.
+func Init(ctx context.Context, st storage.Store, passphrase []byte) error {
+	if len(passphrase) == 0 {
+		return errors.New("an empty passphrase is not allowed")
+	}
+	if _, err := st.Stat(ctx, storage.KindConfig, configName); err == nil {
+		return fmt.Errorf("%s: %w", st.Location(), ErrExists)
+	}
+	id := make([]byte, 32)
+	rand.Read(id)
+	c := configObject{authenticated: authenticated{Version: FormatVersion, ID: hex.EncodeToString(id), Chunker: DefaultChunker()}}
+	c.KDF = crypto.DefaultKDF()
+	wrapped, err := crypto.Wrap(crypto.NewMaster(), passphrase, c.KDF, c.ad())
+	if err != nil {
+		return err
+	}
+	c.WrappedKey = wrapped
+	b, err := jsonIndent(c)
+	if err != nil {
+		return err
+	}
+	return st.Put(ctx, storage.KindConfig, configName, bytes.NewReader(b))
+}
+
+// Open opens the repository in st. The caller keeps ownership of st and
+// closes it after Close.
+func Open(ctx context.Context, st storage.Store, o Options) (*Repository, error) {
+	c, err := readConfig(ctx, st)
+	if err != nil {
+		return nil, err
+	}
+	master, err := crypto.Unwrap(c.WrappedKey, o.Passphrase, c.KDF, c.ad())
+	if err != nil {
+		return nil, err
+	}
+	key, err := crypto.FromMaster(master)
+	if err != nil {
+		return nil, err
+	}
+	dir := o.CacheDir
+	if dir == "" {
+		if dir, err = os.UserCacheDir(); err != nil {
+			dir = os.TempDir()
+		}
+		dir = filepath.Join(dir, "plakar-gw")
+	}
+	cc, err := cache.Open(filepath.Join(dir, c.ID))
+	if err != nil {
+		return nil, err
+	}
+	nodes, _ := lru.New[blob.ID, *tree.Node](8192)
+	r := &Repository{store: st, key: key, cfg: c, cache: cc, nodes: nodes, syncMu: newChanMutex(), lockTTL: defaultLockTiming()}
+	if err := r.SyncIndex(ctx); err != nil {
+		r.Close()
+		return nil, err
+	}
+	return r, nil
+}
+
+// Close releases the cache; the store stays open.
+func (r *Repository) Close() error { return r.cache.Close() }
+
+// ID is the repository's random id.
+func (r *Repository) ID() string { return r.cfg.ID }
+
+// Store returns the underlying store.
+func (r *Repository) Store() storage.Store { return r.store }
+
+// Chunker returns the repository's chunker parameters.
+func (r *Repository) Chunker() ChunkerParams { return r.cfg.Chunker }
+
+// lookup finds a blob, re-reading the index once if it is not yet known
+// (another process may have added it).
+func (r *Repository) lookup(ctx context.Context, id blob.ID) (blob.Handle, error) {
+	h, ok, err := r.cache.Lookup(id)
+	if err == nil && !ok {
+		if err = r.SyncIndex(ctx); err == nil {
+			h, ok, err = r.cache.Lookup(id)
+		}
+	}
+	if err != nil {
+		return h, err
+	}
+	if !ok {
+		return h, fmt.Errorf("blob %s is not in the index: %w", id, vfs.ErrCorrupt)
+	}
+	return h, nil
+}
+
+// readSealed fetches the sealed bytes of a blob.
+func (r *Repository) readSealed(ctx context.Context, h blob.Handle) ([]byte, error) {
+	rc, err := r.store.Get(ctx, storage.KindPack, h.Pack.String(), int64(h.Offset), int64(h.Length))
+	if err != nil {
+		if errors.Is(err, storage.ErrNotExist) {
+			return nil, fmt.Errorf("pack %s of blob %s is missing: %w", h.Pack, h.ID, vfs.ErrCorrupt)
+		}
+		return nil, err
+	}
+	defer rc.Close()
+	buf := make([]byte, h.Length)
+	if _, err := io.ReadFull(rc, buf); err != nil {
+		if errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) {
+			return nil, fmt.Errorf("pack %s is truncated at blob %s: %w", h.Pack, h.ID, vfs.ErrCorrupt)
+		}
+		return nil, err
+	}
+	return buf, nil
+}
+
+func (r *Repository) openBlob(h blob.Handle, sealed []byte) ([]byte, error) {
+	plain, err := pack.OpenBlob(r.key, h, sealed)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v (pack %s offset %d)", vfs.ErrCorrupt, err, h.Pack, h.Offset)
+	}
+	return plain, nil
+}
+
+// LoadBlob returns the verified plaintext of a blob.
+func (r *Repository) LoadBlob(ctx context.Context, id blob.ID) ([]byte, error) {
+	h, err := r.lookup(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	sealed, err := r.readSealed(ctx, h)
+	if err != nil {
+		return nil, err
+	}
+	return r.openBlob(h, sealed)
+}
+
+// loadNode reads a tree node through the memory and disk caches. The disk
+// cache holds sealed bytes, so a damaged or planted cache entry fails the
+// same checks as a damaged pack.
+func (r *Repository) loadNode(ctx context.Context, id blob.ID) (*tree.Node, error) {
+	if n, ok := r.nodes.Get(id); ok {
+		return n, nil
+	}
+	h, err := r.lookup(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	sealed, cached := r.cache.Tree(id)
+	if !cached {
+		if sealed, err = r.readSealed(ctx, h); err != nil {
+			return nil, err
+		}
+	}
+	plain, err := r.openBlob(h, sealed)
+	if err != nil {
+		return nil, err
+	}
+	n, err := tree.Decode(plain)
+	if err != nil {
+		return nil, fmt.Errorf("%w: tree node %s: %v", vfs.ErrCorrupt, id, err)
+	}
+	if !cached {
+		r.cache.PutTree(id, sealed)
+	}
+	r.nodes.Add(id, n)
+	return n, nil
+}

@@ -1,0 +1,111 @@
+package fs
+
+import (
+	"context"
+	"fmt"
+	"io"
+	iofs "io/fs"
+	"os"
+	"path"
+	"strings"
+
+	"golang.org/x/sys/unix"
+)
+
+// Open opens the regular file at p (a path as yielded by Scan) for reading.
+// The path is resolved one component at a time from the root directory
+// with O_NOFOLLOW, so a symlink anywhere in it (including one swapped in
+// after the scan) makes Open fail instead of leaving the tree. Paths that
+// are not clean and absolute, or that hold "..", fail with an error
+// wrapping fs.ErrInvalid; so does anything that is not a regular file
+// (opening a FIFO must not block the engine). The result is an *os.File.
+func (imp *Importer) Open(ctx context.Context, p string) (io.ReadCloser, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	parts, err := splitPath(p)
+	if err != nil {
+		return nil, &iofs.PathError{Op: "open", Path: p, Err: err}
+	}
+	var fd int
+	ctlErr := imp.rawDir.Control(func(dirfd uintptr) {
+		fd, err = openBeneath(int(dirfd), parts)
+	})
+	if ctlErr != nil {
+		// Control fails only once Close has closed the root; its error
+		// (internal/poll's "use of closed file") does not match os.ErrClosed.
+		return nil, &iofs.PathError{Op: "open", Path: p, Err: os.ErrClosed}
+	}
+	if err != nil {
+		return nil, &iofs.PathError{Op: "open", Path: p, Err: err}
+	}
+	return os.NewFile(uintptr(fd), imp.osPath(p)), nil
+}
+
+// splitPath validates a source path and returns its components.
+func splitPath(p string) ([]string, error) {
+	if !strings.HasPrefix(p, "/") || path.Clean(p) != p {
+		return nil, fmt.Errorf("%w: path must be clean and absolute", iofs.ErrInvalid)
+	}
+	if p == "/" {
+		return nil, errNotRegular
+	}
+	parts := strings.Split(p[1:], "/")
+	for _, part := range parts {
+		if part == ".." { // Clean already removes these; keep the guard explicit
+			return nil, fmt.Errorf("%w: path must not contain ..", iofs.ErrInvalid)
+		}
+	}
+	return parts, nil
+}
+
+var errNotRegular = fmt.Errorf("%w: not a regular file", iofs.ErrInvalid)
+
+// openBeneath opens parts below dirfd, refusing symlinks at every step.
+// Intermediate directories are opened with O_PATH: like a kernel path walk
+// they then need only search permission, not read permission.
+func openBeneath(dirfd int, parts []string) (int, error) {
+	const common = unix.O_NOFOLLOW | unix.O_CLOEXEC | unix.O_NOCTTY
+	fd := dirfd
+	for i, name := range parts {
+		flags := common | unix.O_PATH | unix.O_DIRECTORY
+		if i == len(parts)-1 {
+			flags = common | unix.O_RDONLY | unix.O_NONBLOCK
+		}
+		next, err := openat(fd, name, flags)
+		if fd != dirfd {
+			unix.Close(fd)
+		}
+		if err != nil {
+			return -1, err
+		}
+		fd = next
+	}
+	if err := checkRegular(fd); err != nil {
+		unix.Close(fd)
+		return -1, err
+	}
+	return fd, nil
+}
+
+func openat(dirfd int, name string, flags int) (int, error) {
+	for {
+		fd, err := unix.Openat(dirfd, name, flags, 0)
+		if err != unix.EINTR {
+			return fd, err
+		}
+	}
+}
+
+// checkRegular accepts only regular files, then clears the O_NONBLOCK
+// that made opening a FIFO safe, so reads behave normally.
+func checkRegular(fd int) error {
+	var st unix.Stat_t
+	if err := unix.Fstat(fd, &st); err != nil {
+		return err
+	}
+	if st.Mode&unix.S_IFMT != unix.S_IFREG {
+		return errNotRegular
+	}
+	return unix.SetNonblock(fd, false)
+}
