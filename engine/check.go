@@ -221,4 +221,3 @@ func (r *Repository) packFooter(data []byte) ([]pack.Entry, error) {
 func (r *Repository) walkUsed(ctx context.Context) (map[blob.ID]blob.Type, error) {
 	return r.markUsed(ctx, nil)
 }
-

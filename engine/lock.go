@@ -24,7 +24,9 @@ type lockTiming struct {
 	refresh time.Duration
 }
 
-func defaultLockTiming() lockTiming { return lockTiming{ttl: 30 * time.Minute, refresh: 5 * time.Minute} }
+func defaultLockTiming() lockTiming {
+	return lockTiming{ttl: 30 * time.Minute, refresh: 5 * time.Minute}
+}
 
 type lockInfo struct {
 	Exclusive bool      `json:"exclusive"`

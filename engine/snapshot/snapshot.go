@@ -31,7 +31,7 @@ type Header struct {
 	Origin   string      `json:"origin"`
 	Job      string      `json:"job,omitempty"`
 	Tags     []string    `json:"tags,omitempty"`
-	Root     blob.ID     `json:"root"`    // root directory node
+	Root     blob.ID     `json:"root"` // root directory node
 	RootInfo RootInfo    `json:"root_info"`
 	Summary  vfs.Summary `json:"summary"` // of the root directory
 	Errors   []ErrorPage `json:"errors,omitempty"`
