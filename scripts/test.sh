@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# The whole test suite: what the README's second command and CI run.
+# It needs only Go; later frontends add their servers (litmus, vsftpd, an S3
+# server, fuse3, chromium) here, installed and started on 127.0.0.1 only.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+echo "== go vet"
+go vet ./...
+
+echo "== gofmt"
+unformatted=$(gofmt -l .)
+if [ -n "$unformatted" ]; then
+	echo "not gofmt-clean:"; echo "$unformatted"; exit 1
+fi
+
+echo "== go test -race (short mode: big files shrunk)"
+go test -race -short -count=1 -timeout 20m ./...
+
+echo "== go test (full size: 300 MiB round trip, dedup figures)"
+go test -count=1 -timeout 20m ./engine/...
+
+echo "== fuzz smoke (each decoder 5 s)"
+for spec in \
+	"FuzzTreeDecode ./engine/tree/" \
+	"FuzzDecodeFooter ./engine/pack/" \
+	"FuzzIndexDecode ./engine/index/" \
+	"FuzzSnapshotDecode ./engine/snapshot/"; do
+	set -- $spec
+	if go test -list "^$1\$" "$2" | grep -q "^$1\$"; then
+		go test -run '^$' -fuzz "^$1\$" -fuzztime 5s "$2"
+	fi
+done
+echo "== all tests passed"
