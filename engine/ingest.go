@@ -51,6 +51,12 @@ func (r *Repository) Ingest(ctx context.Context, imp importers.Importer, o Inges
 		return nil, err
 	}
 	defer unlock()
+	// gc may have compacted the index and deleted packs since this
+	// Repository last read it: dedup must not trust a stale cache. The
+	// shared lock keeps gc out from here on.
+	if err := r.SyncIndex(ctx); err != nil {
+		return nil, err
+	}
 	if o.Progress == nil {
 		o.Progress = &Progress{}
 	}
@@ -78,6 +84,8 @@ func (r *Repository) Ingest(ctx context.Context, imp importers.Importer, o Inges
 	if err := in.w.Flush(); err != nil {
 		return nil, err
 	}
+	// Flush sealed the last packs: their footers count too.
+	h.Stats.StoredAdded = in.w.storedAdded.Load()
 	s, err := snapshot.New(r.key, h)
 	if err != nil {
 		return nil, err

@@ -1,0 +1,92 @@
+package main
+
+import (
+	"fmt"
+
+	"github.com/spf13/cobra"
+
+	"github.com/plakar-gw/plakar-gw/engine"
+	"github.com/plakar-gw/plakar-gw/engine/snapshot"
+	"github.com/plakar-gw/plakar-gw/gateway"
+)
+
+type ingestFlags struct {
+	job  string
+	tags []string
+}
+
+func newIngestCmd(a *app) *cobra.Command {
+	var f ingestFlags
+	cmd := &cobra.Command{
+		Use:   "ingest [--job NAME] [--tag T]... PATH",
+		Short: "Back up a local folder into a new snapshot",
+		Long: `Read the folder PATH into a new snapshot. Unchanged files (same size and
+mtime as in the previous snapshot of the same folder and job) are not read
+again. Paths that cannot be read are recorded in the snapshot (see the
+errors command) and the ingest goes on; it then exits with code 3.
+
+On a terminal a progress line is shown; otherwise a log line every 10 s.
+At the end one line is printed:
+  snapshot <id> (<files> files, <size>, <errors> errors, added <stored size>)`,
+		Example: `  plakar-gw ingest ~/Documents
+  plakar-gw ingest --job web --tag daily --tag prod /srv/www
+  plakar-gw ingest --json /etc | jq -r .id`,
+		Args: checkArgs(cobra.ExactArgs(1)),
+		RunE: func(cmd *cobra.Command, args []string) error { return a.ingest(cmd, args[0], f) },
+	}
+	cmd.Flags().StringVar(&f.job, "job", "", "job `NAME`; NAME-latest then names the newest snapshot of the job")
+	cmd.Flags().StringArrayVar(&f.tags, "tag", nil, "add a tag `T` (repeatable)")
+	return cmd
+}
+
+func (a *app) ingest(cmd *cobra.Command, src string, f ingestFlags) error {
+	ctx := cmd.Context()
+	r, err := a.open(ctx)
+	if err != nil {
+		return err
+	}
+	defer r.Close()
+	imp, err := gateway.NewImporter(ctx, "fs", src)
+	if err != nil {
+		return err
+	}
+	defer imp.Close()
+	p := &engine.Progress{}
+	stop := a.showProgress(p)
+	s, err := r.Ingest(ctx, imp, engine.IngestOptions{Job: f.job, Tags: f.tags, Progress: p})
+	stop()
+	if err != nil {
+		return fmt.Errorf("ingest %s: %w", src, err)
+	}
+	if err := a.printIngest(s); err != nil {
+		return err
+	}
+	if !s.Header.Complete {
+		return withCode(exitPartial, fmt.Errorf("partial snapshot: %d paths could not be read (see: plakar-gw errors %s)",
+			s.Header.Summary.Subtree.Errors, s.ID.String()[:12]))
+	}
+	return nil
+}
+
+type ingestJSON struct {
+	ID          string  `json:"id"`
+	Complete    bool    `json:"complete"`
+	Files       uint64  `json:"files"`
+	Bytes       uint64  `json:"bytes"`
+	Errors      uint64  `json:"errors"`
+	StoredAdded uint64  `json:"stored_added"`
+	BlobsAdded  uint64  `json:"blobs_added"`
+	Duration    float64 `json:"duration_seconds"`
+}
+
+func (a *app) printIngest(s *snapshot.Snapshot) error {
+	h := s.Header
+	sum := h.Summary.Subtree
+	if a.json {
+		return a.printJSON(ingestJSON{ID: s.ID.String(), Complete: h.Complete, Files: sum.Files, Bytes: sum.Bytes,
+			Errors: sum.Errors, StoredAdded: h.Stats.StoredAdded, BlobsAdded: h.Stats.BlobsAdded, Duration: h.Stats.Duration})
+	}
+	_, err := fmt.Fprintf(a.stdout, "snapshot %s (%d files, %s, %d errors, added %s)\n",
+		s.ID, sum.Files, humanBytes(sum.Bytes), sum.Errors, humanBytes(h.Stats.StoredAdded))
+	return err
+}

@@ -1,0 +1,73 @@
+package gateway
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+
+	"github.com/plakar-gw/plakar-gw/engine"
+	"github.com/plakar-gw/plakar-gw/engine/storage"
+	fsstore "github.com/plakar-gw/plakar-gw/engine/storage/fs"
+)
+
+// openStore opens the repository's store. Unless create is set, a missing
+// folder is reported as "no repository" instead of being created.
+func openStore(ctx context.Context, c *Config, create bool) (storage.Store, error) {
+	path := c.Repository.Path
+	if !create {
+		st, err := os.Stat(path)
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil, fmt.Errorf("%s: %w", path, engine.ErrNotRepository)
+		}
+		if err != nil {
+			return nil, err
+		}
+		if !st.IsDir() {
+			return nil, fmt.Errorf("%s: not a directory: %w", path, engine.ErrNotRepository)
+		}
+		// The fs store creates its layout in any folder it opens; check for
+		// its config folder first so that a mistyped --repo pointing at an
+		// ordinary folder is reported, not filled with empty folders.
+		if _, err := os.Stat(filepath.Join(path, string(storage.KindConfig))); err != nil {
+			return nil, fmt.Errorf("%s: %w", path, engine.ErrNotRepository)
+		}
+	}
+	return fsstore.New(ctx, fsstore.Config{Path: path})
+}
+
+// InitRepository creates a repository at the configured path, asking for
+// the passphrase twice when it has to prompt.
+func InitRepository(ctx context.Context, c *Config) error {
+	pass, err := c.Passphrase(true)
+	if err != nil {
+		return err
+	}
+	st, err := openStore(ctx, c, true)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	return engine.Init(ctx, st, pass)
+}
+
+// OpenRepository opens the configured repository; the caller closes it.
+func OpenRepository(ctx context.Context, c *Config) (*engine.Repository, error) {
+	st, err := openStore(ctx, c, false)
+	if err != nil {
+		return nil, err
+	}
+	pass, err := c.Passphrase(false)
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
+	r, err := engine.Open(ctx, st, engine.Options{Passphrase: pass, CacheDir: c.Repository.CacheDir})
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
+	return r, nil
+}
