@@ -39,7 +39,7 @@ type Progress struct {
 	Files, Bytes, Errors, Reused atomic.Uint64
 	// ExpectedFiles and ExpectedBytes come from the previous snapshot of the
 	// same origin, for an ETA; zero when there is none.
-	ExpectedFiles, ExpectedBytes uint64
+	ExpectedFiles, ExpectedBytes atomic.Uint64
 }
 
 // Ingest reads every entry of imp into a new snapshot and stores it. Per-path
@@ -69,8 +69,8 @@ func (r *Repository) Ingest(ctx context.Context, imp importers.Importer, o Inges
 		parent = r.findParent(ctx, imp, o.Job)
 	}
 	if parent != nil {
-		o.Progress.ExpectedFiles = parent.Header.Summary.Subtree.Files
-		o.Progress.ExpectedBytes = parent.Header.Summary.Subtree.Bytes
+		o.Progress.ExpectedFiles.Store(parent.Header.Summary.Subtree.Files)
+		o.Progress.ExpectedBytes.Store(parent.Header.Summary.Subtree.Bytes)
 	}
 	in := newIngest(ctx, r, imp, o, parent)
 	root, err := in.run()

@@ -50,11 +50,11 @@ type Repository struct {
 
 // Init creates a repository in an empty store.
 func Init(ctx context.Context, st storage.Store, passphrase []byte) error {
-	if len(passphrase) == 0 {
-		return errors.New("an empty passphrase is not allowed")
-	}
 	if _, err := st.Stat(ctx, storage.KindConfig, configName); err == nil {
 		return fmt.Errorf("%s: %w", st.Location(), ErrExists)
+	}
+	if len(passphrase) == 0 {
+		return errors.New("an empty passphrase is not allowed")
 	}
 	id := make([]byte, 32)
 	rand.Read(id)

@@ -51,13 +51,7 @@ type progressSnap struct {
 
 func snap(p *engine.Progress, elapsed time.Duration) progressSnap {
 	s := progressSnap{files: p.Files.Load(), bytes: p.Bytes.Load(), errors: p.Errors.Load(),
-		reused: p.Reused.Load(), elapsed: elapsed}
-	// The engine sets Expected* once, before it starts the goroutines that
-	// increment the atomic counters: having seen a counter move orders this
-	// read after that write.
-	if s.files+s.bytes+s.errors > 0 {
-		s.expFiles, s.expBytes = p.ExpectedFiles, p.ExpectedBytes
-	}
+		reused: p.Reused.Load(), elapsed: elapsed, expFiles: p.ExpectedFiles.Load(), expBytes: p.ExpectedBytes.Load()}
 	return s
 }
 
