@@ -6,6 +6,7 @@ import (
 	"io/fs"
 	"path"
 	"sort"
+	"unicode/utf8"
 
 	"github.com/plakar-gw/plakar-gw/engine/blob"
 	"github.com/plakar-gw/plakar-gw/engine/tree"
@@ -68,8 +69,10 @@ func (in *ingest) build() error {
 func (in *ingest) add(stack *[]*frame, ev event) {
 	top := (*stack)[len(*stack)-1]
 	rec := ev.rec
-	if !tree.ValidName(path.Base(rec.Path)) {
-		in.recordError(top, rec.Path, fmt.Errorf("invalid name: %w", fs.ErrInvalid))
+	// Names must be valid UTF-8: io/fs paths, S3 keys and WebDAV hrefs all
+	// require it, so such an entry could be stored but never read back.
+	if name := path.Base(rec.Path); !tree.ValidName(name) || !utf8.ValidString(name) {
+		in.recordError(top, rec.Path, fmt.Errorf("name is not valid UTF-8 or not a valid file name; not stored: %w", fs.ErrInvalid))
 		return
 	}
 	if rec.Err != nil {

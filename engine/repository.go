@@ -14,6 +14,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"sync"
 
 	lru "github.com/hashicorp/golang-lru/v2"
 
@@ -45,6 +46,7 @@ type Repository struct {
 	cache   *cache.Cache
 	nodes   *lru.Cache[blob.ID, *tree.Node]
 	syncMu  chanMutex
+	bg      sync.WaitGroup // background cache writes
 	lockTTL lockTiming
 }
 
@@ -107,8 +109,12 @@ func Open(ctx context.Context, st storage.Store, o Options) (*Repository, error)
 	return r, nil
 }
 
-// Close releases the cache; the store stays open.
-func (r *Repository) Close() error { return r.cache.Close() }
+// Close waits for background cache writes and releases the cache; the store
+// stays open.
+func (r *Repository) Close() error {
+	r.bg.Wait()
+	return r.cache.Close()
+}
 
 // ID is the repository's random id.
 func (r *Repository) ID() string { return r.cfg.ID }
@@ -190,21 +196,29 @@ func (r *Repository) loadNode(ctx context.Context, id blob.ID) (*tree.Node, erro
 		return nil, err
 	}
 	sealed, cached := r.cache.Tree(id)
+	var plain []byte
+	if cached {
+		if plain, err = r.openBlob(h, sealed); err != nil {
+			cached = false // a damaged cache entry: read the pack, replace it
+		}
+	}
 	if !cached {
 		if sealed, err = r.readSealed(ctx, h); err != nil {
 			return nil, err
 		}
-	}
-	plain, err := r.openBlob(h, sealed)
-	if err != nil {
-		return nil, err
+		if plain, err = r.openBlob(h, sealed); err != nil {
+			return nil, err
+		}
 	}
 	n, err := tree.Decode(plain)
 	if err != nil {
 		return nil, fmt.Errorf("%w: tree node %s: %v", vfs.ErrCorrupt, id, err)
 	}
 	if !cached {
-		r.cache.PutTree(id, sealed)
+		// bbolt batches writes with a delay of a few ms: a reader walking
+		// cold nodes one by one must not wait for it.
+		r.bg.Add(1)
+		go func() { defer r.bg.Done(); r.cache.PutTree(id, sealed) }()
 	}
 	r.nodes.Add(id, n)
 	return n, nil

@@ -17,6 +17,10 @@ import (
 	"github.com/plakar-gw/plakar-gw/engine/crypto"
 )
 
+// maxBlobSize bounds what a length read from the index may make us allocate
+// up front; chunks are at most a few MiB.
+const maxBlobSize = 64 << 20
+
 // TargetSize is the size at which a pack is closed and uploaded.
 const TargetSize = 16 << 20
 
@@ -70,7 +74,7 @@ func OpenBlob(key *crypto.Key, h blob.Handle, sealed []byte) ([]byte, error) {
 	case flagRaw:
 		plain = buf[1:]
 	case flagZstd:
-		plain, err = decoder.DecodeAll(buf[1:], make([]byte, 0, h.Raw))
+		plain, err = decoder.DecodeAll(buf[1:], make([]byte, 0, min(h.Raw, maxBlobSize)))
 		if err != nil {
 			return nil, fmt.Errorf("%s blob %s: decompress: %v: %w", h.Type, h.ID, err, ErrCorrupt)
 		}

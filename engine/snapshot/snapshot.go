@@ -132,6 +132,9 @@ func Decode(key *crypto.Key, want blob.ID, plain []byte) (*Snapshot, error) {
 	if err := dec.Decode(&env); err != nil {
 		return nil, fmt.Errorf("snapshot %s: %v: %w", want, err, vfs.ErrCorrupt)
 	}
+	if dec.More() {
+		return nil, fmt.Errorf("snapshot %s: trailing bytes after the envelope: %w", want, vfs.ErrCorrupt)
+	}
 	if idOf(key, env.Header) != want {
 		return nil, fmt.Errorf("snapshot %s: header does not match its id: %w", want, vfs.ErrCorrupt)
 	}

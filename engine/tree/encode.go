@@ -119,7 +119,7 @@ func Decode(b []byte) (*Node, error) {
 	n := &Node{}
 	switch d.Byte() {
 	case nodeLeaf:
-		cnt := d.Count(8)
+		cnt := d.Count(12) // an entry encodes to at least 12 bytes
 		n.Entries = make([]Entry, cnt)
 		for i := 0; i < cnt && d.Err() == nil; i++ {
 			decodeEntry(d, &n.Entries[i])
