@@ -9,6 +9,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"sync"
 
 	"github.com/klauspost/compress/zstd"
 
@@ -43,43 +44,58 @@ var (
 	decoder, _ = zstd.NewReader(nil, zstd.WithDecoderConcurrency(0), zstd.WithDecoderMaxMemory(64<<20))
 )
 
-func blobAD(t blob.Type, id blob.ID) []byte {
-	ad := make([]byte, 0, 33)
+func blobAD(t blob.Type, id blob.ID, flag byte) []byte {
+	ad := make([]byte, 0, 34)
 	ad = append(ad, byte(t))
-	return append(ad, id[:]...)
+	ad = append(ad, id[:]...)
+	return append(ad, flag)
 }
 
+// scratch holds compression output between calls, so sealing a blob
+// allocates nothing in the steady state.
+var scratch = sync.Pool{New: func() any { return new([]byte) }}
+
 // SealBlob compresses plain when that saves at least 1/32 of it, then seals
-// it bound to (t, id). The result is appended to dst.
+// it bound to (t, id, encoding), appending flag||nonce||ciphertext||tag to
+// dst. The encoding flag stays outside the ciphertext so that incompressible
+// data is encrypted in place, without a copy; the AEAD still covers it.
 func SealBlob(key *crypto.Key, dst []byte, t blob.Type, id blob.ID, plain []byte) []byte {
-	buf := make([]byte, 1, len(plain)+1)
-	buf[0] = flagZstd
-	buf = encoder.EncodeAll(plain, buf)
-	if len(buf)-1 > len(plain)-len(plain)/32 {
-		buf = append(buf[:0], flagRaw)
-		buf = append(buf, plain...)
+	bp := scratch.Get().(*[]byte)
+	defer scratch.Put(bp)
+	*bp = encoder.EncodeAll(plain, (*bp)[:0])
+	flag, payload := byte(flagZstd), *bp
+	if len(payload) > len(plain)-len(plain)/32 {
+		flag, payload = flagRaw, plain
 	}
-	return key.Seal(dst, buf, blobAD(t, id))
+	dst = append(dst, flag)
+	return key.Seal(dst, payload, blobAD(t, id, flag))
 }
+
+// SealedSize bounds the size of SealBlob's output for a plaintext of n bytes.
+func SealedSize(n int) int { return 1 + n + crypto.Overhead }
 
 // OpenBlob authenticates, decrypts and decompresses a sealed blob and checks
 // that its content id is h.ID; any mismatch wraps ErrCorrupt.
 func OpenBlob(key *crypto.Key, h blob.Handle, sealed []byte) ([]byte, error) {
-	buf, err := key.Open(nil, sealed, blobAD(h.Type, h.ID))
-	if err != nil || len(buf) < 1 {
+	if len(sealed) < 1 {
+		return nil, fmt.Errorf("%s blob %s: empty: %w", h.Type, h.ID, ErrCorrupt)
+	}
+	flag := sealed[0]
+	buf, err := key.Open(nil, sealed[1:], blobAD(h.Type, h.ID, flag))
+	if err != nil {
 		return nil, fmt.Errorf("%s blob %s: %w", h.Type, h.ID, ErrCorrupt)
 	}
 	var plain []byte
-	switch buf[0] {
+	switch flag {
 	case flagRaw:
-		plain = buf[1:]
+		plain = buf
 	case flagZstd:
-		plain, err = decoder.DecodeAll(buf[1:], make([]byte, 0, min(h.Raw, maxBlobSize)))
+		plain, err = decoder.DecodeAll(buf, make([]byte, 0, min(h.Raw, maxBlobSize)))
 		if err != nil {
 			return nil, fmt.Errorf("%s blob %s: decompress: %v: %w", h.Type, h.ID, err, ErrCorrupt)
 		}
 	default:
-		return nil, fmt.Errorf("%s blob %s: unknown encoding %d: %w", h.Type, h.ID, buf[0], ErrCorrupt)
+		return nil, fmt.Errorf("%s blob %s: unknown encoding %d: %w", h.Type, h.ID, flag, ErrCorrupt)
 	}
 	if blob.ID(key.Sum(plain)) != h.ID {
 		return nil, fmt.Errorf("%s blob %s: content does not match its id: %w", h.Type, h.ID, ErrCorrupt)
@@ -102,8 +118,13 @@ type Builder struct {
 	entries []Entry
 }
 
-// NewBuilder starts an empty pack.
-func NewBuilder() *Builder { return &Builder{buf: make([]byte, 0, TargetSize+1<<20)} }
+// NewBuilder starts an empty pack in buf (reused: its length is ignored).
+// Give it a capacity of BufferSize to avoid any growth.
+func NewBuilder(buf []byte) *Builder { return &Builder{buf: buf[:0]} }
+
+// BufferSize holds a full pack: the target, one maximal blob past it, and
+// the footer of a pack of small blobs.
+const BufferSize = TargetSize + 4<<20 + 64 + 1<<20
 
 // Add appends a sealed blob.
 func (b *Builder) Add(t blob.Type, id blob.ID, sealed []byte, raw int) {
@@ -159,7 +180,7 @@ func DecodeFooter(b []byte, dataSize int64) ([]Entry, error) {
 		x.Type = blob.Type(d.Byte())
 		d.Fixed(x.ID[:])
 		x.Offset, x.Length, x.Raw = d.Uint32(), d.Uint32(), d.Uint32()
-		if d.Err() == nil && (!x.Type.Valid() || int64(x.Offset)+int64(x.Length) > dataSize || x.Length < crypto.Overhead) {
+		if d.Err() == nil && (!x.Type.Valid() || int64(x.Offset)+int64(x.Length) > dataSize || x.Length < crypto.Overhead+1) {
 			d.Fail("pack footer entry %d out of range", i)
 		}
 		entries = append(entries, x)

@@ -88,9 +88,9 @@ func TestOpenBlobChecksContent(t *testing.T) {
 		"wrong content":    append([]byte{flagRaw}, "hello"...),
 		"unknown encoding": append([]byte{9}, "hello"...),
 		"bad zstd":         append([]byte{flagZstd}, "not zstd at all"...),
-		"no flag":          {},
+		"no payload":       {flagRaw},
 	} {
-		sealed := k.Seal(nil, inner, blobAD(h.Type, h.ID))
+		sealed := k.Seal([]byte{inner[0]}, inner[1:], blobAD(h.Type, h.ID, inner[0]))
 		if _, err := OpenBlob(k, h, sealed); !errors.Is(err, ErrCorrupt) {
 			t.Fatalf("%s: %v", name, err)
 		}
@@ -101,7 +101,7 @@ func sampleEntries() []Entry {
 	var out []Entry
 	off := uint32(0)
 	for i := 0; i < 50; i++ {
-		e := Entry{Type: blob.Type(1 + i%2), Offset: off, Length: uint32(crypto.Overhead + i*7), Raw: uint32(i * 100)}
+		e := Entry{Type: blob.Type(1 + i%2), Offset: off, Length: uint32(1 + crypto.Overhead + i*7), Raw: uint32(i * 100)}
 		e.ID[0], e.ID[31] = byte(i), byte(i*3)
 		off += e.Length
 		out = append(out, e)
@@ -111,7 +111,7 @@ func sampleEntries() []Entry {
 
 func TestBuilderAndFooter(t *testing.T) {
 	k := testKey(t)
-	b := NewBuilder()
+	b := NewBuilder(nil)
 	var plains [][]byte
 	for i := 0; i < 20; i++ {
 		plain := randBytes(uint64(i), i*1000)
@@ -318,7 +318,8 @@ func FuzzOpenBlob(f *testing.F) {
 	plain := []byte(strings.Repeat("compress me ", 100))
 	h := handle(k, blob.Data, plain)
 	sealed := SealBlob(k, nil, h.Type, h.ID, plain)
-	inner, _ := k.Open(nil, sealed, blobAD(h.Type, h.ID))
+	payload, _ := k.Open(nil, sealed[1:], blobAD(h.Type, h.ID, sealed[0]))
+	inner := append([]byte{sealed[0]}, payload...)
 	f.Add(sealed, false, uint16(len(plain)))
 	f.Add(sealed[:len(sealed)-1], false, uint16(len(plain)))
 	f.Add(inner, true, uint16(len(plain)))
@@ -328,8 +329,8 @@ func FuzzOpenBlob(f *testing.F) {
 	f.Add([]byte{}, true, uint16(0))
 	f.Fuzz(func(t *testing.T, b []byte, seal bool, raw uint16) {
 		hh := blob.Handle{ID: h.ID, Type: blob.Data, Raw: uint32(raw)}
-		if seal {
-			b = k.Seal(nil, b, blobAD(hh.Type, hh.ID))
+		if seal && len(b) > 0 {
+			b = k.Seal([]byte{b[0]}, b[1:], blobAD(hh.Type, hh.ID, b[0]))
 		}
 		got, err := OpenBlob(k, hh, b)
 		if err != nil {
