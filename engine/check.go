@@ -4,6 +4,10 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"runtime"
+	"sync"
+
+	"golang.org/x/sync/errgroup"
 
 	"github.com/plakar-gw/plakar-gw/engine/blob"
 	"github.com/plakar-gw/plakar-gw/engine/pack"
@@ -22,10 +26,14 @@ type CheckReport struct {
 	Snapshots, Trees, Blobs, Packs int
 	UnusedPacks                    int // packs no index names (left by a crash; gc removes them)
 	Problems                       []string
+
+	mu sync.Mutex // packs are read concurrently
 }
 
 func (c *CheckReport) problem(format string, args ...any) {
+	c.mu.Lock()
 	c.Problems = append(c.Problems, fmt.Sprintf(format, args...))
+	c.mu.Unlock()
 }
 
 // Check verifies the structure of the repository: every snapshot header
@@ -74,11 +82,16 @@ func (r *Repository) Check(ctx context.Context, o CheckOptions) (*CheckReport, e
 	}
 	rep.Blobs = len(used)
 	if o.ReadData {
+		// Reading, decrypting and hashing overlap across packs: one worker
+		// per core plus one waiting on the disk.
+		g, gctx := errgroup.WithContext(ctx)
+		g.SetLimit(runtime.GOMAXPROCS(0) + 1)
 		for p := range packs {
 			o.Progress(fmt.Sprintf("reading pack %s", p.Short()))
-			if err := r.checkPack(ctx, p, packs[p], rep); err != nil {
-				return nil, err
-			}
+			g.Go(func() error { return r.checkPack(gctx, p, packs[p], rep) })
+		}
+		if err := g.Wait(); err != nil {
+			return nil, err
 		}
 	}
 	return rep, nil

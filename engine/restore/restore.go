@@ -22,6 +22,7 @@ import (
 	"path"
 	"path/filepath"
 	"strings"
+	"sync"
 
 	"github.com/plakar-gw/plakar-gw/engine/vfs"
 )
@@ -36,8 +37,13 @@ type Options struct {
 	NoOwner bool
 	// NoXattrs skips extended attributes.
 	NoXattrs bool
-	// Progress, when set, is called after each entry is restored.
+	// Progress, when set, is called after each entry is restored. It may be
+	// called from several goroutines at once.
 	Progress func(path string, size int64)
+	// Workers is how many files are written at once; default 4. Fetching
+	// and decrypting chunks is latency- and CPU-bound, so one file at a
+	// time leaves both the disk and the cores idle.
+	Workers int
 }
 
 // Report says what a restore did.
@@ -93,12 +99,18 @@ func Restore(ctx context.Context, fsys vfs.FS, src, dst string, o Options) (Repo
 		}
 	}
 	r.entry(src, dst, info)
+	r.files.Wait()
 	r.finishDirs()
 	return r.rep, ctx.Err()
 }
 
-// restorer is the state of one restore; it is used by one goroutine.
+// restorer is the state of one restore. One goroutine walks the tree;
+// regular files are written by up to o.Workers goroutines, so rep is
+// guarded by mu.
 type restorer struct {
+	mu    sync.Mutex
+	files sync.WaitGroup
+	slots chan struct{}
 	ctx   context.Context
 	fsys  vfs.FS
 	read  fs.FS // fsys bound to ctx, for content and listings
@@ -107,8 +119,7 @@ type restorer struct {
 	base  string            // nothing may be written outside it
 	links map[uint64]string // hardlink group -> first restored path
 	dirs  []pendingDir      // in creation order; metadata applied in reverse
-	buf   []byte
-	root  bool // running as root: chown and mknod are possible
+	root  bool              // running as root: chown and mknod are possible
 }
 
 type pendingDir struct {
@@ -117,12 +128,22 @@ type pendingDir struct {
 }
 
 func newRestorer(ctx context.Context, fsys vfs.FS, o Options) *restorer {
+	if o.Workers <= 0 {
+		o.Workers = 4
+	}
 	return &restorer{ctx: ctx, fsys: fsys, read: fsys.WithContext(ctx), o: o,
-		links: map[uint64]string{}, root: os.Geteuid() == 0}
+		links: map[uint64]string{}, root: os.Geteuid() == 0, slots: make(chan struct{}, o.Workers)}
 }
 
 func (r *restorer) fail(src string, err error) {
-	r.rep.Errors = append(r.rep.Errors, &EntryError{Path: src, Err: err})
+	r.count(func(rep *Report) { rep.Errors = append(rep.Errors, &EntryError{Path: src, Err: err}) })
+}
+
+// count updates the report under the lock.
+func (r *restorer) count(fn func(rep *Report)) {
+	r.mu.Lock()
+	fn(&r.rep)
+	r.mu.Unlock()
 }
 
 // within checks that p is base or below it.
@@ -148,16 +169,39 @@ func (r *restorer) entry(src, dst string, info fs.FileInfo) {
 		return
 	}
 	if info.Mode()&fs.ModeSocket != 0 {
-		r.rep.Skipped = append(r.rep.Skipped, src)
+		r.count(func(rep *Report) { rep.Skipped = append(rep.Skipped, src) })
 		return
 	}
-	if err := r.nonDir(src, dst, info); err != nil {
+	if info.Mode().IsRegular() && inode(info) == 0 {
+		r.async(src, dst, info)
+		return
+	}
+	r.restored(src, info, r.nonDir(src, dst, info))
+}
+
+func (r *restorer) restored(src string, info fs.FileInfo, err error) {
+	if err != nil {
 		r.fail(src, err)
 		return
 	}
 	if r.o.Progress != nil {
 		r.o.Progress(src, info.Size())
 	}
+}
+
+// async writes a regular file that is not a hardlink on a worker; hardlinked
+// files stay on the walking goroutine, which links later names to them.
+func (r *restorer) async(src, dst string, info fs.FileInfo) {
+	select {
+	case r.slots <- struct{}{}:
+	case <-r.ctx.Done():
+		return
+	}
+	r.files.Add(1)
+	go func() {
+		defer func() { <-r.slots; r.files.Done() }()
+		r.restored(src, info, r.nonDir(src, dst, info))
+	}()
 }
 
 // nonDir restores a file, symlink, fifo or device, or a hardlink to one.
@@ -214,7 +258,7 @@ func (r *restorer) hardlink(dst string, info fs.FileInfo) (bool, error) {
 	if err := os.Link(first, dst); err != nil {
 		return true, err
 	}
-	r.rep.Hardlinks++
+	r.count(func(rep *Report) { rep.Hardlinks++ })
 	return true, nil
 }
 
@@ -232,7 +276,7 @@ func (r *restorer) symlink(src, dst string) error {
 	if err := os.Symlink(target, dst); err != nil {
 		return err
 	}
-	r.rep.Symlinks++
+	r.count(func(rep *Report) { rep.Symlinks++ })
 	return nil
 }
 
