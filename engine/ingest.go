@@ -75,15 +75,9 @@ func (r *Repository) Ingest(ctx context.Context, imp importers.Importer, o Inges
 		o.Progress.ExpectedBytes.Store(parent.Header.Summary.Subtree.Bytes)
 	}
 	in := newIngest(ctx, r, imp, o, parent)
-	root, err := in.run()
+	h, err := in.writeAll(start)
 	if err != nil {
-		return nil, err
-	}
-	h, err := in.header(root, start)
-	if err != nil {
-		return nil, err
-	}
-	if err := in.w.Flush(); err != nil {
+		in.w.Abort(err)
 		return nil, err
 	}
 	// Flush sealed the last packs: their footers count too.
@@ -93,6 +87,19 @@ func (r *Repository) Ingest(ctx context.Context, imp importers.Importer, o Inges
 		return nil, err
 	}
 	return s, r.PutSnapshot(ctx, s)
+}
+
+// writeAll runs the pipeline and makes every blob durable and indexed.
+func (in *ingest) writeAll(start time.Time) (snapshot.Header, error) {
+	root, err := in.run()
+	if err != nil {
+		return snapshot.Header{}, err
+	}
+	h, err := in.header(root, start)
+	if err != nil {
+		return h, err
+	}
+	return h, in.w.Flush()
 }
 
 func (r *Repository) findParent(ctx context.Context, imp importers.Importer, job string) *snapshot.Snapshot {

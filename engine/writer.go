@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
+	"fmt"
+	"io"
 	"sync"
 	"sync/atomic"
 
@@ -17,29 +19,40 @@ import (
 
 // blobWriter stores new blobs for one ingest: it dedups against the index
 // and against what this ingest already wrote, seals blobs in the caller's
-// goroutine (so sealing runs on every core), appends them to one open pack
-// per blob type and uploads full packs in the background, one at a time:
-// a local disk takes a pack faster than the pipeline fills the next one,
-// and every pack in flight is 20 MiB of memory.
+// goroutine (so sealing runs on every core), and streams them into one open
+// pack per blob type: each pack is a storage Put fed through a pipe, so a
+// pack is never held in memory, and the store makes it visible atomically
+// once its footer is written and it is durable. At most two closed packs
+// may still be finishing (fsync, rename) while the next one fills.
 type blobWriter struct {
 	r       *Repository
 	parent  context.Context // for the index delta, after the uploads
 	ctx     context.Context // cancelled when an upload fails
 	uploads *errgroup.Group
 
-	mu       sync.Mutex
-	seen     map[blob.ID]struct{}
-	builders map[blob.Type]*pack.Builder
-	packs    []index.Pack
+	mu    sync.Mutex
+	seen  map[blob.ID]struct{}
+	open  map[blob.Type]*packStream
+	packs []index.Pack
 
 	blobsAdded  atomic.Uint64
 	storedAdded atomic.Uint64
 }
 
+// packStream is a pack being written: blobs go into pw, and Put reads the
+// other end of the pipe.
+type packStream struct {
+	name    blob.ID
+	pw      *io.PipeWriter
+	done    chan error
+	size    int
+	entries []pack.Entry
+}
+
 func newBlobWriter(ctx context.Context, r *Repository) *blobWriter {
 	g, gctx := errgroup.WithContext(ctx)
-	g.SetLimit(1)
-	return &blobWriter{r: r, parent: ctx, ctx: gctx, uploads: g, seen: map[blob.ID]struct{}{}, builders: map[blob.Type]*pack.Builder{}}
+	g.SetLimit(2)
+	return &blobWriter{r: r, parent: ctx, ctx: gctx, uploads: g, seen: map[blob.ID]struct{}{}, open: map[blob.Type]*packStream{}}
 }
 
 // has reports whether id is already stored or being stored.
@@ -84,60 +97,75 @@ func (w *blobWriter) addWithID(t blob.Type, id blob.ID, plain []byte) error {
 	*sp = sealed
 	w.blobsAdded.Add(1)
 	w.storedAdded.Add(uint64(len(sealed)))
+
 	w.mu.Lock()
-	b := w.builders[t]
-	if b == nil {
-		b = newBuilder(t)
-		w.builders[t] = b
+	p := w.open[t]
+	if p == nil {
+		p = w.startPack()
+		w.open[t] = p
 	}
-	b.Add(t, id, sealed, len(plain))
-	full := b.Size() >= pack.TargetSize
-	if full {
-		delete(w.builders, t)
+	p.entries = append(p.entries, pack.Entry{Type: t, ID: id, Offset: uint32(p.size), Length: uint32(len(sealed)), Raw: uint32(len(plain))})
+	p.size += len(sealed)
+	_, err = p.pw.Write(sealed)
+	full := p.size >= pack.TargetSize
+	if full || err != nil {
+		delete(w.open, t)
 	}
 	w.mu.Unlock()
+	if err != nil {
+		p.pw.CloseWithError(err)
+		return fmt.Errorf("writing pack %s: %w", p.name, err)
+	}
 	if full {
-		return w.upload(b)
+		return w.closePack(p)
 	}
 	return w.ctx.Err()
 }
 
-func (w *blobWriter) upload(b *pack.Builder) error {
-	var name blob.ID
-	rand.Read(name[:])
-	entries := append([]pack.Entry(nil), b.Entries()...)
-	data := b.Finish(w.r.key)
-	w.storedAdded.Add(uint64(len(data)) - uint64(b.Size()))
+func (w *blobWriter) startPack() *packStream {
+	p := &packStream{done: make(chan error, 1)}
+	rand.Read(p.name[:])
+	pr, pw := io.Pipe()
+	p.pw = pw
+	go func() {
+		err := w.r.store.Put(w.ctx, storage.KindPack, p.name.String(), pr)
+		pr.CloseWithError(fmt.Errorf("pack upload ended: %v", err))
+		p.done <- err
+	}()
+	return p
+}
+
+// closePack writes the footer and hands the pack to an upload slot that
+// waits for the store to make it durable; it blocks while two are busy.
+func (w *blobWriter) closePack(p *packStream) error {
+	tail := pack.Tail(w.r.key, p.entries)
+	w.storedAdded.Add(uint64(len(tail)))
+	_, err := p.pw.Write(tail)
+	p.pw.CloseWithError(err)
 	w.uploads.Go(func() error {
-		if err := w.r.store.Put(w.ctx, storage.KindPack, name.String(), bytes.NewReader(data)); err != nil {
+		if err := <-p.done; err != nil {
 			return err
 		}
-		if cap(data) >= pack.BufferSize {
-			data = data[:0]
-			packBufs.Put(&data)
-		}
 		w.mu.Lock()
-		w.packs = append(w.packs, index.Pack{ID: name, Blobs: entries})
+		w.packs = append(w.packs, index.Pack{ID: p.name, Blobs: p.entries})
 		w.mu.Unlock()
 		return nil
 	})
 	return w.ctx.Err()
 }
 
-// Flush uploads the open packs, waits for every upload and writes one index
+// Flush closes the open packs, waits for every upload and writes one index
 // delta naming them. Only then may a snapshot refer to the blobs.
 func (w *blobWriter) Flush() error {
 	w.mu.Lock()
-	var open []*pack.Builder
-	for t, b := range w.builders {
-		open = append(open, b)
-		delete(w.builders, t)
+	var open []*packStream
+	for t, p := range w.open {
+		open = append(open, p)
+		delete(w.open, t)
 	}
 	w.mu.Unlock()
-	for _, b := range open {
-		if err := w.upload(b); err != nil {
-			break
-		}
+	for _, p := range open {
+		w.closePack(p)
 	}
 	if err := w.uploads.Wait(); err != nil {
 		return err
@@ -154,17 +182,24 @@ func (w *blobWriter) Flush() error {
 	return w.r.cache.Merge(name.String(), d)
 }
 
-// Buffers are reused across blobs and packs: allocating (and zeroing) a
-// fresh 20 MiB pack per 16 MiB stored cost more CPU than sealing it.
-var (
-	sealBufs = sync.Pool{New: func() any { return new([]byte) }}
-	packBufs = sync.Pool{New: func() any { b := make([]byte, 0, pack.BufferSize); return &b }}
-)
+// Seal buffers are reused across blobs: allocating (and zeroing) a fresh
+// buffer per chunk showed up in profiles.
+var sealBufs = sync.Pool{New: func() any { return new([]byte) }}
 
-// newBuilder starts a pack; tree packs are usually small and grow as needed.
-func newBuilder(t blob.Type) *pack.Builder {
-	if t == blob.Tree {
-		return pack.NewBuilder(make([]byte, 0, 1<<20))
+// Abort ends an ingest that failed: open packs are cut off (the store
+// discards a Put whose reader fails, so nothing half-written appears) and
+// their uploads are waited for, so no goroutine outlives the ingest.
+func (w *blobWriter) Abort(cause error) {
+	w.mu.Lock()
+	var open []*packStream
+	for t, p := range w.open {
+		open = append(open, p)
+		delete(w.open, t)
 	}
-	return pack.NewBuilder(*packBufs.Get().(*[]byte))
+	w.mu.Unlock()
+	for _, p := range open {
+		p.pw.CloseWithError(fmt.Errorf("ingest aborted: %w", cause))
+		<-p.done
+	}
+	w.uploads.Wait()
 }

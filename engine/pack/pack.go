@@ -9,6 +9,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"runtime"
 	"sync"
 
 	"github.com/klauspost/compress/zstd"
@@ -40,7 +41,7 @@ const (
 )
 
 var (
-	encoder, _ = zstd.NewWriter(nil, zstd.WithEncoderLevel(zstd.SpeedFastest), zstd.WithEncoderConcurrency(1), zstd.WithLowerEncoderMem(true))
+	encoder, _ = zstd.NewWriter(nil, zstd.WithEncoderLevel(zstd.SpeedFastest), zstd.WithEncoderConcurrency(runtime.GOMAXPROCS(0)), zstd.WithLowerEncoderMem(true))
 	decoder, _ = zstd.NewReader(nil, zstd.WithDecoderConcurrency(0), zstd.WithDecoderMaxMemory(64<<20))
 )
 
@@ -142,11 +143,14 @@ func (b *Builder) Len() int { return len(b.entries) }
 func (b *Builder) Entries() []Entry { return b.entries }
 
 // Finish appends the sealed footer and trailer and returns the whole pack.
-func (b *Builder) Finish(key *crypto.Key) []byte {
-	footer := key.Seal(nil, EncodeFooter(b.entries), []byte(footerAD))
-	out := append(b.buf, footer...)
-	out = binary.LittleEndian.AppendUint32(out, uint32(len(footer)))
-	return append(out, Magic[:]...)
+func (b *Builder) Finish(key *crypto.Key) []byte { return append(b.buf, Tail(key, b.entries)...) }
+
+// Tail returns what ends a pack holding entries: the sealed footer and the
+// trailer. A writer that streams blobs appends it last.
+func Tail(key *crypto.Key, entries []Entry) []byte {
+	footer := key.Seal(nil, EncodeFooter(entries), []byte(footerAD))
+	footer = binary.LittleEndian.AppendUint32(footer, uint32(len(footer)))
+	return append(footer, Magic[:]...)
 }
 
 const footerAD = "plakar-gw pack footer v1"
