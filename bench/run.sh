@@ -23,6 +23,7 @@ usage: $0 [options]
   --seed N          seed of the generated dataset (default $SEED)
 environment:
   PLAKAR_GW_BIN     benchmark this prebuilt plakar-gw binary instead of building ./cmd/plakar-gw
+  PLAKAR_GW_INIT_FLAGS  extra flags for plakar-gw init, e.g. "--compression s2"
 EOF
 }
 
@@ -301,7 +302,9 @@ phase1() { # DS TOOL : init + first ingest, unchanged ingest
 	mkdir -p "$cache"
 	tool_cmd "$tool" "$ds"
 	case $tool in
-	plakar-gw | restic) step "$ds" "$tool" init "${CMD[@]}" init || rc=$? ;;
+	# shellcheck disable=SC2086 # PLAKAR_GW_INIT_FLAGS is a list of flags
+	plakar-gw) step "$ds" "$tool" init "${CMD[@]}" init ${PLAKAR_GW_INIT_FLAGS:-} || rc=$? ;;
+	restic) step "$ds" "$tool" init "${CMD[@]}" init || rc=$? ;;
 	borg) step "$ds" "$tool" init "${CMD[@]}" init --encryption=repokey-blake2 "$repo" || rc=$? ;;
 	esac
 	if ((rc)); then
@@ -458,7 +461,7 @@ report() {
 	echo "- $(go version)"
 	for tool in "${TOOL_LIST[@]}"; do
 		case $tool in
-		plakar-gw) echo "- plakar-gw: ${PLAKAR_GW_BIN:+prebuilt $PLAKAR_GW_BIN, source tree }$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo '?')$(git -C "$ROOT" status --porcelain 2>/dev/null | grep -q . && echo ' (dirty tree)')${TOOL_STATUS[$tool]:+ — ${TOOL_STATUS[$tool]}}" ;;
+		plakar-gw) echo "- plakar-gw: ${PLAKAR_GW_INIT_FLAGS:+init $PLAKAR_GW_INIT_FLAGS, }${PLAKAR_GW_BIN:+prebuilt $PLAKAR_GW_BIN, source tree }$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo '?')$(git -C "$ROOT" status --porcelain 2>/dev/null | grep -q . && echo ' (dirty tree)')${TOOL_STATUS[$tool]:+ — ${TOOL_STATUS[$tool]}}" ;;
 		restic) echo "- restic: ${TOOL_STATUS[$tool]:-$(restic version 2>/dev/null | head -n 1)}" ;;
 		borg) echo "- borg: ${TOOL_STATUS[$tool]:-$(borg --version 2>/dev/null)}" ;;
 		esac

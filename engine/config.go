@@ -9,6 +9,7 @@ import (
 	"io"
 
 	"github.com/plakar-gw/plakar-gw/engine/crypto"
+	"github.com/plakar-gw/plakar-gw/engine/pack"
 	"github.com/plakar-gw/plakar-gw/engine/storage"
 )
 
@@ -34,9 +35,10 @@ func DefaultChunker() ChunkerParams {
 
 // authenticated is the part of the config bound to the wrapped key.
 type authenticated struct {
-	Version int           `json:"version"`
-	ID      string        `json:"id"`
-	Chunker ChunkerParams `json:"chunker"`
+	Version     int           `json:"version"`
+	ID          string        `json:"id"`
+	Chunker     ChunkerParams `json:"chunker"`
+	Compression string        `json:"compression"` // zstd, s2 or none: how new blobs are written
 }
 
 type configObject struct {
@@ -82,6 +84,9 @@ func readConfig(ctx context.Context, st storage.Store) (*configObject, error) {
 	p := c.Chunker
 	if p.Algorithm != "fastcdc-v1.0.0" || p.Min < 64 || p.Min >= p.Avg || p.Avg >= p.Max || p.Max > 64<<20 {
 		return nil, fmt.Errorf("repository config: chunker parameters out of range")
+	}
+	if _, err := pack.ParseCompression(c.Compression); err != nil {
+		return nil, fmt.Errorf("repository config: %w", err)
 	}
 	return &c, nil
 }

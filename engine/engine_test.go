@@ -228,3 +228,35 @@ func TestWrongPassphrase(t *testing.T) {
 		t.Fatalf("got %v, want ErrWrongPassphrase", err)
 	}
 }
+
+// Every compression setting round-trips, and blobs of a repository read
+// back whatever the setting that wrote them.
+func TestCompressionSettings(t *testing.T) {
+	dir := smallTree(t)
+	for _, c := range []string{"zstd", "s2", "none"} {
+		t.Run(c, func(t *testing.T) {
+			st := mem.New()
+			ctx := context.Background()
+			if err := engine.InitWith(ctx, st, pass, engine.InitOptions{Compression: c}); err != nil {
+				t.Fatal(err)
+			}
+			r := openRepo(t, st)
+			defer r.Close()
+			s := ingest(t, r, dir)
+			got, err := fs.ReadFile(r.SnapshotFS(ctx, s), "sub/deeper/c")
+			if err != nil || string(got) != strings.Repeat("text ", 1000) {
+				t.Fatalf("read back: %v", err)
+			}
+			if c == "none" && s.Header.Stats.StoredAdded < 5000 {
+				t.Fatalf("none stored %d bytes: text was compressed", s.Header.Stats.StoredAdded)
+			}
+			rep, err := r.Check(ctx, engine.CheckOptions{ReadData: true})
+			if err != nil || len(rep.Problems) > 0 {
+				t.Fatalf("check: %v %v", err, rep.Problems)
+			}
+		})
+	}
+	if err := engine.InitWith(context.Background(), mem.New(), pass, engine.InitOptions{Compression: "lzma"}); err == nil {
+		t.Fatal("an unknown compression was accepted")
+	}
+}

@@ -40,27 +40,45 @@ type Options struct {
 
 // Repository is an open repository. It is safe for concurrent use.
 type Repository struct {
-	store   storage.Store
-	key     *crypto.Key
-	cfg     *configObject
-	cache   *cache.Cache
-	nodes   *lru.Cache[blob.ID, *tree.Node]
-	syncMu  chanMutex
-	bg      sync.WaitGroup // background cache writes
-	lockTTL lockTiming
+	store       storage.Store
+	key         *crypto.Key
+	cfg         *configObject
+	cache       *cache.Cache
+	nodes       *lru.Cache[blob.ID, *tree.Node]
+	compression pack.Compression
+	syncMu      chanMutex
+	bg          sync.WaitGroup // background cache writes
+	lockTTL     lockTiming
 }
 
-// Init creates a repository in an empty store.
+// InitOptions are fixed when a repository is created.
+type InitOptions struct {
+	// Compression of new blobs: "zstd" (default), "s2" or "none".
+	Compression string
+}
+
+// Init creates a repository in an empty store with the default options.
 func Init(ctx context.Context, st storage.Store, passphrase []byte) error {
+	return InitWith(ctx, st, passphrase, InitOptions{})
+}
+
+// InitWith creates a repository in an empty store.
+func InitWith(ctx context.Context, st storage.Store, passphrase []byte, o InitOptions) error {
 	if _, err := st.Stat(ctx, storage.KindConfig, configName); err == nil {
 		return fmt.Errorf("%s: %w", st.Location(), ErrExists)
 	}
 	if len(passphrase) == 0 {
 		return errors.New("an empty passphrase is not allowed")
 	}
+	if o.Compression == "" {
+		o.Compression = "zstd"
+	}
+	if _, err := pack.ParseCompression(o.Compression); err != nil {
+		return err
+	}
 	id := make([]byte, 32)
 	rand.Read(id)
-	c := configObject{authenticated: authenticated{Version: FormatVersion, ID: hex.EncodeToString(id), Chunker: DefaultChunker()}}
+	c := configObject{authenticated: authenticated{Version: FormatVersion, ID: hex.EncodeToString(id), Chunker: DefaultChunker(), Compression: o.Compression}}
 	c.KDF = crypto.DefaultKDF()
 	wrapped, err := crypto.Wrap(crypto.NewMaster(), passphrase, c.KDF, c.ad())
 	if err != nil {
@@ -101,7 +119,8 @@ func Open(ctx context.Context, st storage.Store, o Options) (*Repository, error)
 		return nil, err
 	}
 	nodes, _ := lru.New[blob.ID, *tree.Node](8192)
-	r := &Repository{store: st, key: key, cfg: c, cache: cc, nodes: nodes, syncMu: newChanMutex(), lockTTL: defaultLockTiming()}
+	comp, _ := pack.ParseCompression(c.Compression) // checked by readConfig
+	r := &Repository{store: st, key: key, cfg: c, cache: cc, nodes: nodes, syncMu: newChanMutex(), lockTTL: defaultLockTiming(), compression: comp}
 	if err := r.SyncIndex(ctx); err != nil {
 		r.Close()
 		return nil, err

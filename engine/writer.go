@@ -93,7 +93,7 @@ func (w *blobWriter) addWithID(t blob.Type, id blob.ID, plain []byte) error {
 	}
 	sp := sealBufs.Get().(*[]byte)
 	defer sealBufs.Put(sp)
-	sealed := pack.SealBlob(w.r.key, (*sp)[:0], t, id, plain)
+	sealed := pack.SealBlob(w.r.key, (*sp)[:0], w.r.compression, t, id, plain)
 	*sp = sealed
 	w.blobsAdded.Add(1)
 	w.storedAdded.Add(uint64(len(sealed)))

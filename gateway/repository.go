@@ -40,7 +40,7 @@ func openStore(ctx context.Context, c *Config, create bool) (storage.Store, erro
 
 // InitRepository creates a repository at the configured path, asking for
 // the passphrase twice when it has to prompt.
-func InitRepository(ctx context.Context, c *Config) error {
+func InitRepository(ctx context.Context, c *Config, o engine.InitOptions) error {
 	pass, err := c.Passphrase(true)
 	if err != nil {
 		return err
@@ -50,7 +50,7 @@ func InitRepository(ctx context.Context, c *Config) error {
 		return err
 	}
 	defer st.Close()
-	return engine.Init(ctx, st, pass)
+	return engine.InitWith(ctx, st, pass, o)
 }
 
 // OpenRepository opens the configured repository; the caller closes it.

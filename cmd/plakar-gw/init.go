@@ -5,25 +5,33 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/plakar-gw/plakar-gw/engine"
 	"github.com/plakar-gw/plakar-gw/gateway"
 )
 
 func newInitCmd(a *app) *cobra.Command {
-	return &cobra.Command{
+	var o engine.InitOptions
+	cmd := &cobra.Command{
 		Use:   "init",
 		Short: "Create a new, empty repository",
 		Long: `Create a new repository at --repo (or repository.path). The folder may be
 missing or empty. On a terminal the passphrase is asked twice; it cannot be
-recovered: without it the repository cannot be read.`,
+recovered: without it the repository cannot be read.
+
+--compression picks how new data is compressed, for good: zstd (default, the
+smallest repository) or s2 (about twice as fast on text on a slow CPU, about
+1.4x larger for text), or none. Blobs that do not shrink are stored as they
+are whatever the choice.`,
 		Example: `  plakar-gw init --repo /srv/backups
-  PLAKAR_GW_PASSPHRASE_FILE=/etc/plakar-gw/pass plakar-gw init`,
+  PLAKAR_GW_PASSPHRASE_FILE=/etc/plakar-gw/pass plakar-gw init
+  plakar-gw init --compression s2`,
 		Args: checkArgs(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			c, err := a.config()
 			if err != nil {
 				return err
 			}
-			if err := gateway.InitRepository(cmd.Context(), c); err != nil {
+			if err := gateway.InitRepository(cmd.Context(), c, o); err != nil {
 				return err
 			}
 			if a.json {
@@ -33,4 +41,6 @@ recovered: without it the repository cannot be read.`,
 			return nil
 		},
 	}
+	cmd.Flags().StringVar(&o.Compression, "compression", "zstd", "compression of new data: zstd, s2 or none")
+	return cmd
 }

@@ -45,7 +45,7 @@ func TestSealOpenBlob(t *testing.T) {
 	} {
 		t.Run(name, func(t *testing.T) {
 			h := handle(k, blob.Data, plain)
-			sealed := SealBlob(k, nil, h.Type, h.ID, plain)
+			sealed := SealBlob(k, nil, Zstd, h.Type, h.ID, plain)
 			if name == "compressible" && len(sealed) > len(plain)/10 {
 				t.Fatalf("not compressed: %d bytes", len(sealed))
 			}
@@ -121,7 +121,7 @@ func TestBuilderAndFooter(t *testing.T) {
 		plains = append(plains, plain)
 		typ := blob.Type(1 + i%2)
 		id := blob.ID(k.Sum(plain))
-		b.Add(typ, id, SealBlob(k, nil, typ, id, plain), len(plain))
+		b.Add(typ, id, SealBlob(k, nil, Zstd, typ, id, plain), len(plain))
 	}
 	if b.Len() != 20 {
 		t.Fatalf("Len %d", b.Len())
@@ -317,7 +317,7 @@ func FuzzOpenBlob(f *testing.F) {
 	k := testKey(f)
 	plain := []byte(strings.Repeat("compress me ", 100))
 	h := handle(k, blob.Data, plain)
-	sealed := SealBlob(k, nil, h.Type, h.ID, plain)
+	sealed := SealBlob(k, nil, Zstd, h.Type, h.ID, plain)
 	payload, _ := k.Open(nil, sealed[1:], blobAD(h.Type, h.ID, sealed[0]))
 	inner := append([]byte{sealed[0]}, payload...)
 	f.Add(sealed, false, uint16(len(plain)))
@@ -346,4 +346,20 @@ func FuzzOpenBlob(f *testing.F) {
 			t.Fatalf("opened %d bytes that do not match the id", len(got))
 		}
 	})
+}
+
+func TestSealBlobCompressions(t *testing.T) {
+	k := testKey(t)
+	text := []byte(strings.Repeat("all work and no play ", 5000))
+	for _, c := range []Compression{Zstd, S2, None} {
+		h := handle(k, blob.Data, text)
+		sealed := SealBlob(k, nil, c, h.Type, h.ID, text)
+		if (c == None) != (len(sealed) > len(text)) {
+			t.Fatalf("compression %d: sealed %d bytes of %d", c, len(sealed), len(text))
+		}
+		got, err := OpenBlob(k, h, sealed)
+		if err != nil || !bytes.Equal(got, text) {
+			t.Fatalf("compression %d: %v", c, err)
+		}
+	}
 }
