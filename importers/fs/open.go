@@ -8,6 +8,7 @@ import (
 	"os"
 	"path"
 	"strings"
+	"sync/atomic"
 
 	"golang.org/x/sys/unix"
 )
@@ -61,11 +62,52 @@ func splitPath(p string) ([]string, error) {
 
 var errNotRegular = fmt.Errorf("%w: not a regular file", iofs.ErrInvalid)
 
-// openBeneath opens parts below dirfd, refusing symlinks at every step.
-// Intermediate directories are opened with O_PATH: like a kernel path walk
-// they then need only search permission, not read permission.
+const openFlags = unix.O_NOFOLLOW | unix.O_CLOEXEC | unix.O_NOCTTY
+
+// noOpenat2 is set once the kernel (or a seccomp filter) refuses openat2.
+var noOpenat2 atomic.Bool
+
+// openBeneath opens parts below dirfd, refusing symlinks at every step. On
+// Linux 5.6+ that is one openat2 call with RESOLVE_BENEATH|NO_SYMLINKS;
+// elsewhere a walk one component at a time, intermediate directories opened
+// with O_PATH (like a kernel path walk, they then need only search
+// permission, not read permission).
 func openBeneath(dirfd int, parts []string) (int, error) {
-	const common = unix.O_NOFOLLOW | unix.O_CLOEXEC | unix.O_NOCTTY
+	if !noOpenat2.Load() {
+		how := &unix.OpenHow{Flags: uint64(openFlags | unix.O_RDONLY | unix.O_NONBLOCK),
+			Resolve: unix.RESOLVE_BENEATH | unix.RESOLVE_NO_SYMLINKS | unix.RESOLVE_NO_MAGICLINKS}
+		fd, err := openat2(dirfd, strings.Join(parts, "/"), how)
+		if err != unix.ENOSYS && err != unix.EPERM {
+			if err != nil {
+				return -1, err
+			}
+			return fd, finishOpen(fd)
+		}
+		noOpenat2.Store(true)
+	}
+	return walkBeneath(dirfd, parts)
+}
+
+func openat2(dirfd int, name string, how *unix.OpenHow) (int, error) {
+	for {
+		fd, err := unix.Openat2(dirfd, name, how)
+		if err != unix.EINTR && err != unix.EAGAIN {
+			return fd, err
+		}
+	}
+}
+
+// finishOpen closes fd unless it is a regular file.
+func finishOpen(fd int) error {
+	if err := checkRegular(fd); err != nil {
+		unix.Close(fd)
+		return err
+	}
+	return nil
+}
+
+func walkBeneath(dirfd int, parts []string) (int, error) {
+	const common = openFlags
 	fd := dirfd
 	for i, name := range parts {
 		flags := common | unix.O_PATH | unix.O_DIRECTORY
