@@ -15,9 +15,14 @@ func (r *Repository) Snapshots(ctx context.Context) ([]vfs.SnapshotInfo, error) 
 	if err != nil {
 		return nil, err
 	}
-	out := make([]vfs.SnapshotInfo, len(snaps))
-	for i, s := range snaps {
-		out[i] = Info(s)
+	p := r.currentPolicy()
+	out := make([]vfs.SnapshotInfo, 0, len(snaps))
+	for _, s := range snaps {
+		if p.visible(s) {
+			info := Info(s)
+			info.Signed = StatusText(Signatures(s, p.Trusted))
+			out = append(out, info)
+		}
 	}
 	return out, nil
 }
@@ -25,10 +30,7 @@ func (r *Repository) Snapshots(ctx context.Context) ([]vfs.SnapshotInfo, error) 
 // Info describes a snapshot for the frontends.
 func Info(s *snapshot.Snapshot) vfs.SnapshotInfo {
 	h := s.Header
-	signed := "unsigned"
-	if len(s.Signatures) > 0 {
-		signed = "signature not verified"
-	}
+	signed := StatusText(Signatures(s, nil))
 	return vfs.SnapshotInfo{ID: s.ID.String(), Time: h.Time, Job: h.Job, Tags: h.Tags, Hostname: h.Hostname,
 		Importer: h.Importer, Origin: h.Origin, Summary: h.Summary, Signed: signed}
 }
@@ -38,6 +40,9 @@ func (r *Repository) OpenSnapshot(ctx context.Context, name string) (vfs.FS, err
 	s, err := r.FindSnapshot(ctx, name)
 	if err != nil {
 		return nil, err
+	}
+	if !r.currentPolicy().visible(s) {
+		return nil, errHidden(name)
 	}
 	return r.SnapshotFS(ctx, s), nil
 }

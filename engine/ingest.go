@@ -15,6 +15,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/plakar-gw/plakar-gw/engine/blob"
+	"github.com/plakar-gw/plakar-gw/engine/sign"
 	"github.com/plakar-gw/plakar-gw/engine/snapshot"
 	"github.com/plakar-gw/plakar-gw/engine/tree"
 	"github.com/plakar-gw/plakar-gw/engine/vfs"
@@ -29,6 +30,9 @@ type IngestOptions struct {
 	Time     time.Time // default now
 	Progress *Progress // optional live counters
 	Readers  int       // files read at once; default 6
+	// SignKey, when set, signs the snapshot; its key id is recorded in the
+	// header, so the signature of the header covers who signed it.
+	SignKey *sign.PrivateKey
 	// NoParent disables skipping files unchanged since the previous
 	// snapshot of the same origin (size and mtime equal).
 	NoParent bool
@@ -82,9 +86,15 @@ func (r *Repository) Ingest(ctx context.Context, imp importers.Importer, o Inges
 	}
 	// Flush sealed the last packs: their footers count too.
 	h.Stats.StoredAdded = in.w.storedAdded.Load()
+	if o.SignKey != nil {
+		h.Signer = o.SignKey.Public().ID()
+	}
 	s, err := snapshot.New(r.key, h)
 	if err != nil {
 		return nil, err
+	}
+	if o.SignKey != nil {
+		s.Signatures = []snapshot.Signature{signatureOf(o.SignKey, s.Canonical)}
 	}
 	return s, r.PutSnapshot(ctx, s)
 }

@@ -46,6 +46,8 @@ type Repository struct {
 	cache       *cache.Cache
 	nodes       *lru.Cache[blob.ID, *tree.Node]
 	compression pack.Compression
+	policyMu    sync.RWMutex
+	policy      Policy
 	syncMu      chanMutex
 	bg          sync.WaitGroup // background cache writes
 	lockTTL     lockTiming

@@ -25,6 +25,7 @@ import (
 type Config struct {
 	Repository RepositoryConfig `mapstructure:"repository"`
 	Log        LogConfig        `mapstructure:"log"`
+	Signing    SigningConfig    `mapstructure:"signing"`
 
 	// File is the config file that was read, "" when none was.
 	File string `mapstructure:"-"`
@@ -46,6 +47,17 @@ type LogConfig struct {
 	Format string `mapstructure:"format"` // "text" or "json"
 }
 
+// SigningConfig holds the snapshot signing settings.
+type SigningConfig struct {
+	// Key is the private key file that signs new snapshots.
+	Key string `mapstructure:"key"`
+	// TrustedKeys are public keys in their one-line text form.
+	TrustedKeys []string `mapstructure:"trusted_keys"`
+	// RequireSignature hides snapshots without a valid signature by a
+	// trusted key from the frontends.
+	RequireSignature bool `mapstructure:"require_signature"`
+}
+
 // EnvPrefix starts the name of every environment variable read.
 const EnvPrefix = "PLAKAR_GW_"
 
@@ -64,6 +76,9 @@ var keys = []key{
 	{"repository.passphrase_file", []string{EnvPrefix + "PASSPHRASE_FILE"}, nil},
 	{"repository.cache_dir", []string{EnvPrefix + "CACHE_DIR"}, nil},
 	{"log.format", []string{EnvPrefix + "LOG_FORMAT"}, func() string { return "text" }},
+	{"signing.key", []string{EnvPrefix + "SIGNING_KEY"}, nil},
+	{"signing.trusted_keys", []string{EnvPrefix + "SIGNING_TRUSTED_KEYS"}, nil},
+	{"signing.require_signature", []string{EnvPrefix + "SIGNING_REQUIRE_SIGNATURE"}, func() string { return "false" }},
 }
 
 // Keys lists every configuration key, for documentation and tests.
@@ -189,6 +204,9 @@ func (c *Config) validate() error {
 	case "text", "json":
 	default:
 		return fmt.Errorf("log format %q: want text or json", c.Log.Format)
+	}
+	if _, err := c.TrustedKeys(); err != nil {
+		return err
 	}
 	if c.Repository.Path == "" {
 		return errors.New("no repository path: use --repo, " + EnvPrefix + "REPO or repository.path")

@@ -15,6 +15,10 @@ const (
 	exitFailure = 1 // failure, or a problem found (check)
 	exitUsage   = 2 // bad command line
 	exitPartial = 3 // done, but some paths had errors (ingest, restore)
+	// verify: the snapshot is unsigned, or signed by no trusted key.
+	exitUntrusted = 4
+	// verify: a signature or the content is bad, or the header cannot be read.
+	exitInvalid = 5
 )
 
 // exitError carries the exit code of a failed command.

@@ -11,8 +11,9 @@ import (
 )
 
 type ingestFlags struct {
-	job  string
-	tags []string
+	job     string
+	tags    []string
+	signKey string
 }
 
 func newIngestCmd(a *app) *cobra.Command {
@@ -27,20 +28,29 @@ errors command) and the ingest goes on; it then exits with code 3.
 
 On a terminal a progress line is shown; otherwise a log line every 10 s.
 At the end one line is printed:
-  snapshot <id> (<files> files, <size>, <errors> errors, added <stored size>)`,
+  snapshot <id> (<files> files, <size>, <errors> errors, added <stored size>)
+followed by ", signed by <key id>" when a signing key is given (--sign-key,
+signing.key or $PLAKAR_GW_SIGNING_KEY; a sealed key file is opened with
+$PLAKAR_GW_SIGNING_PASSPHRASE).`,
 		Example: `  plakar-gw ingest ~/Documents
   plakar-gw ingest --job web --tag daily --tag prod /srv/www
-  plakar-gw ingest --json /etc | jq -r .id`,
+  plakar-gw ingest --json /etc | jq -r .id
+  plakar-gw ingest --sign-key /etc/plakar-gw/signing.key /srv`,
 		Args: checkArgs(cobra.ExactArgs(1)),
 		RunE: func(cmd *cobra.Command, args []string) error { return a.ingest(cmd, args[0], f) },
 	}
 	cmd.Flags().StringVar(&f.job, "job", "", "job `NAME`; NAME-latest then names the newest snapshot of the job")
 	cmd.Flags().StringArrayVar(&f.tags, "tag", nil, "add a tag `T` (repeatable)")
+	cmd.Flags().StringVar(&f.signKey, "sign-key", "", "sign the snapshot with the private key `FILE` (env PLAKAR_GW_SIGNING_KEY)")
 	return cmd
 }
 
 func (a *app) ingest(cmd *cobra.Command, src string, f ingestFlags) error {
 	ctx := cmd.Context()
+	key, err := a.signKey(f.signKey)
+	if err != nil {
+		return err
+	}
 	r, err := a.open(ctx)
 	if err != nil {
 		return err
@@ -53,7 +63,7 @@ func (a *app) ingest(cmd *cobra.Command, src string, f ingestFlags) error {
 	defer imp.Close()
 	p := &engine.Progress{}
 	stop := a.showProgress(p)
-	s, err := r.Ingest(ctx, imp, engine.IngestOptions{Job: f.job, Tags: f.tags, Progress: p})
+	s, err := r.Ingest(ctx, imp, engine.IngestOptions{Job: f.job, Tags: f.tags, Progress: p, SignKey: key})
 	stop()
 	if err != nil {
 		return fmt.Errorf("ingest %s: %w", src, err)
@@ -77,16 +87,26 @@ type ingestJSON struct {
 	StoredAdded uint64  `json:"stored_added"`
 	BlobsAdded  uint64  `json:"blobs_added"`
 	Duration    float64 `json:"duration_seconds"`
+	SignedBy    string  `json:"signed_by,omitempty"`
 }
 
 func (a *app) printIngest(s *snapshot.Snapshot) error {
 	h := s.Header
 	sum := h.Summary.Subtree
+	var signer string
+	if len(s.Signatures) > 0 {
+		signer = s.Signatures[0].KeyID
+	}
 	if a.json {
 		return a.printJSON(ingestJSON{ID: s.ID.String(), Complete: h.Complete, Files: sum.Files, Bytes: sum.Bytes,
-			Errors: sum.Errors, StoredAdded: h.Stats.StoredAdded, BlobsAdded: h.Stats.BlobsAdded, Duration: h.Stats.Duration})
+			Errors: sum.Errors, StoredAdded: h.Stats.StoredAdded, BlobsAdded: h.Stats.BlobsAdded, Duration: h.Stats.Duration,
+			SignedBy: signer})
 	}
-	_, err := fmt.Fprintf(a.stdout, "snapshot %s (%d files, %s, %d errors, added %s)\n",
-		s.ID, sum.Files, humanBytes(sum.Bytes), sum.Errors, humanBytes(h.Stats.StoredAdded))
+	signed := ""
+	if signer != "" {
+		signed = ", signed by " + signer
+	}
+	_, err := fmt.Fprintf(a.stdout, "snapshot %s (%d files, %s, %d errors, added %s)%s\n",
+		s.ID, sum.Files, humanBytes(sum.Bytes), sum.Errors, humanBytes(h.Stats.StoredAdded), signed)
 	return err
 }

@@ -20,7 +20,9 @@ Snapshots are named by their id, a unique prefix of it, "latest" or
 "JOB-latest". SNAP:PATH names a path inside a snapshot.
 
 Exit codes: 0 success, 1 failure (or problems found by check), 2 bad usage,
-3 partial (ingest or restore finished but some paths had errors).`
+3 partial (ingest or restore finished but some paths had errors), 4 verify:
+the snapshot is unsigned or not signed by a trusted key, 5 verify: the
+snapshot is invalid (bad signature, tampered content or unreadable header).`
 
 func newRootCmd(a *app) *cobra.Command {
 	root := &cobra.Command{
@@ -50,6 +52,7 @@ func newRootCmd(a *app) *cobra.Command {
 		"log.format":                 pf.Lookup("log-format"),
 	}
 	root.AddCommand(newInitCmd(a), newIngestCmd(a), newSnapshotsCmd(a), newLsCmd(a), newCatCmd(a),
-		newRestoreCmd(a), newSummaryCmd(a), newErrorsCmd(a), newCheckCmd(a), newRmCmd(a), newGCCmd(a))
+		newRestoreCmd(a), newSummaryCmd(a), newErrorsCmd(a), newCheckCmd(a), newRmCmd(a), newGCCmd(a),
+		newKeyCmd(a), newSignCmd(a), newVerifyCmd(a))
 	return root
 }

@@ -9,6 +9,8 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/plakar-gw/plakar-gw/engine"
+	"github.com/plakar-gw/plakar-gw/engine/sign"
 	"github.com/plakar-gw/plakar-gw/engine/snapshot"
 )
 
@@ -18,12 +20,18 @@ func newSnapshotsCmd(a *app) *cobra.Command {
 		Aliases: []string{"list"},
 		Short:   "List snapshots, newest first",
 		Long: `List every snapshot, newest first: short id, time, job, tags, files, size,
-errors recorded at ingest, and origin. A snapshot header that cannot be read
+errors recorded at ingest, origin, and signature status ("unsigned",
+"signed by KEYID", with ", trusted" when the key is in
+signing.trusted_keys, or "invalid"). A snapshot header that cannot be read
 is reported on stderr and makes the command exit with code 1.`,
 		Example: `  plakar-gw snapshots
   plakar-gw snapshots --json | jq -r '.[0].id'`,
 		Args: checkArgs(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			trusted, err := a.trustedKeys(nil)
+			if err != nil {
+				return err
+			}
 			r, err := a.open(cmd.Context())
 			if err != nil {
 				return err
@@ -34,9 +42,9 @@ is reported on stderr and makes the command exit with code 1.`,
 				return err
 			}
 			if a.json {
-				err = a.printSnapshotsJSON(snaps)
+				err = a.printSnapshotsJSON(snaps, trusted)
 			} else {
-				err = a.printSnapshotsTable(snaps)
+				err = a.printSnapshotsTable(snaps, trusted)
 			}
 			if err != nil {
 				return err
@@ -61,14 +69,15 @@ func reportBad(a *app, bad map[string]error) error {
 	return fmt.Errorf("%d snapshots cannot be read (run: plakar-gw check)", len(bad))
 }
 
-func (a *app) printSnapshotsTable(snaps []*snapshot.Snapshot) error {
+func (a *app) printSnapshotsTable(snaps []*snapshot.Snapshot, trusted []sign.PublicKey) error {
 	tw := tabwriter.NewWriter(a.stdout, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "ID\tTIME\tJOB\tTAGS\tFILES\tSIZE\tERRORS\tORIGIN")
+	fmt.Fprintln(tw, "ID\tTIME\tJOB\tTAGS\tFILES\tSIZE\tERRORS\tORIGIN\tSIGNATURE")
 	for _, s := range snaps {
 		h := s.Header
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%s\t%d\t%s\n", s.ID.String()[:12], h.Time.Local().Format(timeLayout),
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%s\t%d\t%s\t%s\n", s.ID.String()[:12], h.Time.Local().Format(timeLayout),
 			orDash(h.Job), orDash(strings.Join(h.Tags, ",")), h.Summary.Subtree.Files,
-			humanBytes(h.Summary.Subtree.Bytes), h.Summary.Subtree.Errors, h.Origin)
+			humanBytes(h.Summary.Subtree.Bytes), h.Summary.Subtree.Errors, h.Origin,
+			engine.StatusText(engine.Signatures(s, trusted)))
 	}
 	return tw.Flush()
 }
@@ -81,21 +90,22 @@ func orDash(s string) string {
 }
 
 type snapshotJSON struct {
-	ID       string         `json:"id"`
-	ShortID  string         `json:"short_id"`
-	Time     time.Time      `json:"time"`
-	Hostname string         `json:"hostname"`
-	Username string         `json:"username,omitempty"`
-	Importer string         `json:"importer"`
-	Origin   string         `json:"origin"`
-	Job      string         `json:"job"`
-	Tags     []string       `json:"tags"`
-	Summary  summaryJSON    `json:"summary"`
-	Complete bool           `json:"complete"`
-	Stats    snapshot.Stats `json:"stats"`
+	ID        string         `json:"id"`
+	ShortID   string         `json:"short_id"`
+	Time      time.Time      `json:"time"`
+	Hostname  string         `json:"hostname"`
+	Username  string         `json:"username,omitempty"`
+	Importer  string         `json:"importer"`
+	Origin    string         `json:"origin"`
+	Job       string         `json:"job"`
+	Tags      []string       `json:"tags"`
+	Summary   summaryJSON    `json:"summary"`
+	Complete  bool           `json:"complete"`
+	Stats     snapshot.Stats `json:"stats"`
+	Signature signatureJSON  `json:"signature"`
 }
 
-func (a *app) printSnapshotsJSON(snaps []*snapshot.Snapshot) error {
+func (a *app) printSnapshotsJSON(snaps []*snapshot.Snapshot, trusted []sign.PublicKey) error {
 	out := make([]snapshotJSON, 0, len(snaps))
 	for _, s := range snaps {
 		h := s.Header
@@ -105,7 +115,8 @@ func (a *app) printSnapshotsJSON(snaps []*snapshot.Snapshot) error {
 		}
 		out = append(out, snapshotJSON{ID: s.ID.String(), ShortID: s.ID.String()[:12], Time: h.Time,
 			Hostname: h.Hostname, Username: h.Username, Importer: h.Importer, Origin: h.Origin, Job: h.Job,
-			Tags: tags, Summary: toSummaryJSON(h.Summary), Complete: h.Complete, Stats: h.Stats})
+			Tags: tags, Summary: toSummaryJSON(h.Summary), Complete: h.Complete, Stats: h.Stats,
+			Signature: signatureOf(s, trusted)})
 	}
 	return a.printJSON(out)
 }

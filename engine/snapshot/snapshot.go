@@ -35,7 +35,8 @@ type Header struct {
 	RootInfo RootInfo    `json:"root_info"`
 	Summary  vfs.Summary `json:"summary"` // of the root directory
 	Errors   []ErrorPage `json:"errors,omitempty"`
-	Complete bool        `json:"complete"` // no per-path errors were recorded
+	Complete bool        `json:"complete"`         // no per-path errors were recorded
+	Signer   string      `json:"signer,omitempty"` // key id of the ingest's signing key
 	Stats    Stats       `json:"stats"`
 }
 
