@@ -38,7 +38,7 @@ type authenticated struct {
 	Version     int           `json:"version"`
 	ID          string        `json:"id"`
 	Chunker     ChunkerParams `json:"chunker"`
-	Compression string        `json:"compression"` // zstd, s2 or none: how new blobs are written
+	Compression string        `json:"compression,omitempty"` // zstd (when empty), s2 or none: how new blobs are written
 }
 
 type configObject struct {

@@ -374,3 +374,41 @@ func BenchmarkVerifyShallow1000(b *testing.B) {
 	}
 	b.ReportMetric(b.Elapsed().Seconds()*1000/float64(b.N), "ms/1000snaps")
 }
+
+// BenchmarkVerifyDeepVsCheck measures `verify --deep` of a snapshot against
+// `check --read-data` of the repository holding only it, in one run, and
+// reports their speed ratio (target: deep verify at >= 80% of check).
+func BenchmarkVerifyDeepVsCheck(b *testing.B) {
+	root := b.TempDir()
+	r := sigOpen(b, root, true)
+	dir := b.TempDir()
+	for i := 0; i < 16; i++ {
+		data := sigRand(uint64(i), 4<<20)
+		if i%2 == 1 {
+			data = bytes.Repeat([]byte(fmt.Sprintf("line %d of some text\n", i)), 4<<20/22)
+		}
+		os.WriteFile(filepath.Join(dir, fmt.Sprintf("f%02d", i)), data, 0o644)
+	}
+	s := sigIngest(b, r, dir, IngestOptions{})
+	ctx := context.Background()
+	var deep, check time.Duration
+	for i := 0; i < b.N; i++ {
+		fresh := sigOpen(b, root, false) // cold caches for both
+		start := time.Now()
+		rep, err := fresh.VerifySnapshot(ctx, s, VerifyOptions{Deep: true})
+		if err != nil || len(rep.Problems) > 0 {
+			b.Fatal(err, rep.Problems)
+		}
+		deep += time.Since(start)
+		fresh = sigOpen(b, root, false)
+		start = time.Now()
+		crep, err := fresh.Check(ctx, CheckOptions{ReadData: true})
+		if err != nil || len(crep.Problems) > 0 {
+			b.Fatal(err, crep.Problems)
+		}
+		check += time.Since(start)
+	}
+	b.ReportMetric(float64(deep.Milliseconds())/float64(b.N), "deep-ms")
+	b.ReportMetric(float64(check.Milliseconds())/float64(b.N), "check-ms")
+	b.ReportMetric(float64(check)/float64(deep), "deep-speed/check-speed")
+}

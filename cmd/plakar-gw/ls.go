@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"io/fs"
 	"path"
@@ -22,13 +23,22 @@ func newLsCmd(a *app) *cobra.Command {
 		Short: "List a directory of a snapshot",
 		Long: `List the entries of a directory of a snapshot (the root by default): mode,
 owner/group, size, modification time, name, and "-> target" for symlinks.
+The snapshot's signature status is printed first, on standard error.
 With -r, list the whole subtree with full paths, in S3 key order.`,
 		Example: `  plakar-gw ls latest
   plakar-gw ls 3fa2c1d9:/home/me/Documents
   plakar-gw ls -r --json web-latest:srv/www`,
 		Args: checkArgs(cobra.ExactArgs(1)),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return a.withRef(cmd.Context(), args[0], func(ctx context.Context, _ *engine.Repository, rf ref, _ *snapshot.Snapshot, fsys vfs.FS) error {
+			return a.withRef(cmd.Context(), args[0], func(ctx context.Context, _ *engine.Repository, rf ref, s *snapshot.Snapshot, fsys vfs.FS) error {
+				if !a.json {
+					// On stderr, so that scripts reading the listing see rows only.
+					trusted, err := a.trustedKeys(nil)
+					if err != nil {
+						return err
+					}
+					fmt.Fprintf(a.stderr, "snapshot %s, %s\n", s.ID.Short(), engine.StatusText(engine.Signatures(s, trusted)))
+				}
 				out := newLister(a)
 				if err := a.ls(ctx, fsys, rf, recursive, out); err != nil {
 					return pathError(rf, err)
