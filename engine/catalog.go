@@ -18,21 +18,20 @@ func (r *Repository) Snapshots(ctx context.Context) ([]vfs.SnapshotInfo, error) 
 	p := r.currentPolicy()
 	out := make([]vfs.SnapshotInfo, 0, len(snaps))
 	for _, s := range snaps {
-		if p.visible(s) {
-			info := Info(s)
-			info.Signed = StatusText(Signatures(s, p.Trusted))
-			out = append(out, info)
+		// One ed25519 verification per signature serves both the policy
+		// and the status shown.
+		if sigs := Signatures(s, p.Trusted); p.allows(sigs) {
+			out = append(out, info(s, sigs))
 		}
 	}
 	return out, nil
 }
 
-// Info describes a snapshot for the frontends.
-func Info(s *snapshot.Snapshot) vfs.SnapshotInfo {
+// info describes a snapshot for the frontends.
+func info(s *snapshot.Snapshot, sigs []SigStatus) vfs.SnapshotInfo {
 	h := s.Header
-	signed := StatusText(Signatures(s, nil))
 	return vfs.SnapshotInfo{ID: s.ID.String(), Time: h.Time, Job: h.Job, Tags: h.Tags, Hostname: h.Hostname,
-		Importer: h.Importer, Origin: h.Origin, Summary: h.Summary, Signed: signed}
+		Importer: h.Importer, Origin: h.Origin, Summary: h.Summary, Signed: StatusText(sigs)}
 }
 
 // OpenSnapshot opens a snapshot by id, unique prefix or alias.
@@ -41,7 +40,7 @@ func (r *Repository) OpenSnapshot(ctx context.Context, name string) (vfs.FS, err
 	if err != nil {
 		return nil, err
 	}
-	if !r.currentPolicy().visible(s) {
+	if p := r.currentPolicy(); !p.allows(Signatures(s, p.Trusted)) {
 		return nil, errHidden(name)
 	}
 	return r.SnapshotFS(ctx, s), nil

@@ -229,8 +229,3 @@ func (r *Repository) packFooter(data []byte) ([]pack.Entry, error) {
 	}
 	return pack.OpenFooter(r.key, data[off:off+length], off)
 }
-
-// walkUsed is used by gc: any problem aborts.
-func (r *Repository) walkUsed(ctx context.Context) (map[blob.ID]blob.Type, error) {
-	return r.markUsed(ctx, nil)
-}

@@ -37,7 +37,7 @@ func (r *Repository) GC(ctx context.Context, o GCOptions) (*GCReport, error) {
 	if err := r.SyncIndex(ctx); err != nil {
 		return nil, err
 	}
-	used, err := r.walkUsed(ctx)
+	used, err := r.markUsed(ctx, nil) // any problem aborts gc
 	if err != nil {
 		return nil, fmt.Errorf("gc refuses to run on a damaged repository (run check): %w", err)
 	}

@@ -92,9 +92,9 @@ func StatusText(sigs []SigStatus) string {
 	return "signed by " + sigs[0].KeyID
 }
 
-// visible applies the policy to one snapshot.
-func (p Policy) visible(s *snapshot.Snapshot) bool {
-	return !p.RequireSignature || Verdict(Signatures(s, p.Trusted)) == "trusted"
+// allows applies the policy to a snapshot's checked signatures.
+func (p Policy) allows(sigs []SigStatus) bool {
+	return !p.RequireSignature || Verdict(sigs) == "trusted"
 }
 
 func signatureOf(k *sign.PrivateKey, canonical []byte) snapshot.Signature {

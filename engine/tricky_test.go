@@ -2,7 +2,6 @@ package engine_test
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"encoding/binary"
 	"errors"
@@ -171,30 +170,6 @@ func userXattrs(t *testing.T, p string) map[string]string {
 	return out
 }
 
-func sameLocalFiles(a, b string) error {
-	fa, err := os.Open(a)
-	if err != nil {
-		return err
-	}
-	defer fa.Close()
-	fb, err := os.Open(b)
-	if err != nil {
-		return err
-	}
-	defer fb.Close()
-	ba, bb := make([]byte, 1<<20), make([]byte, 1<<20)
-	for off := int64(0); ; off += int64(len(ba)) {
-		na, _ := io.ReadFull(fa, ba)
-		nb, _ := io.ReadFull(fb, bb)
-		if na != nb || !bytes.Equal(ba[:na], bb[:nb]) {
-			return fmt.Errorf("content differs in the MiB at %d", off)
-		}
-		if na < len(ba) {
-			return nil
-		}
-	}
-}
-
 // compareTrees checks that dst is a faithful copy of src, except for the
 // relative paths in skip: types, permission and special mode bits,
 // ownership, mtimes to the nanosecond (symlinks too), content, link
@@ -236,7 +211,7 @@ func compareTrees(t *testing.T, src, dst string, skip map[string]bool) {
 		case si.Mode().IsRegular():
 			if si.Size() != di.Size() {
 				t.Errorf("%q: size %d, want %d", rel, di.Size(), si.Size())
-			} else if err := sameLocalFiles(p, q); err != nil {
+			} else if err := sameFile(os.DirFS(filepath.Dir(p)), filepath.Base(p), q); err != nil {
 				t.Errorf("%q: %v", rel, err)
 			}
 			if ss.Nlink > 1 {

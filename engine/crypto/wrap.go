@@ -1,6 +1,7 @@
 package crypto
 
 import (
+	"crypto/cipher"
 	"crypto/rand"
 	"errors"
 	"fmt"
@@ -32,6 +33,15 @@ func DefaultKDF() KDF {
 	return KDF{Algorithm: "argon2id", Time: 2, MemoryKiB: 64 * 1024, Threads: 2, Salt: salt}
 }
 
+// aead derives the key-encryption key from passphrase and returns its AEAD.
+func (p KDF) aead(passphrase []byte) (cipher.AEAD, error) {
+	kek, err := p.derive(passphrase)
+	if err != nil {
+		return nil, err
+	}
+	return chacha20poly1305.NewX(kek)
+}
+
 func (p KDF) derive(passphrase []byte) ([]byte, error) {
 	if p.Algorithm != "argon2id" {
 		return nil, fmt.Errorf("crypto: unknown key derivation %q", p.Algorithm)
@@ -45,11 +55,7 @@ func (p KDF) derive(passphrase []byte) ([]byte, error) {
 // Wrap seals the master secret under a key derived from passphrase, bound to
 // ad (the rest of the config) so that the config cannot be altered unnoticed.
 func Wrap(master, passphrase []byte, p KDF, ad []byte) ([]byte, error) {
-	kek, err := p.derive(passphrase)
-	if err != nil {
-		return nil, err
-	}
-	aead, err := chacha20poly1305.NewX(kek)
+	aead, err := p.aead(passphrase)
 	if err != nil {
 		return nil, err
 	}
@@ -63,11 +69,7 @@ func Wrap(master, passphrase []byte, p KDF, ad []byte) ([]byte, error) {
 // Unwrap opens a master secret sealed by Wrap. A wrong passphrase (or an
 // altered config) returns ErrWrongPassphrase.
 func Unwrap(wrapped, passphrase []byte, p KDF, ad []byte) ([]byte, error) {
-	kek, err := p.derive(passphrase)
-	if err != nil {
-		return nil, err
-	}
-	aead, err := chacha20poly1305.NewX(kek)
+	aead, err := p.aead(passphrase)
 	if err != nil {
 		return nil, err
 	}

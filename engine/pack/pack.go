@@ -111,7 +111,7 @@ func SealBlob(key *crypto.Key, dst []byte, c Compression, t blob.Type, id blob.I
 	return key.Seal(dst, payload, blobAD(t, id, flag))
 }
 
-// SealedSize bounds the size of SealBlob's output for a plaintext of n bytes.
+// SealedSize is the size of SealBlob's output for n bytes stored raw.
 func SealedSize(n int) int { return 1 + n + crypto.Overhead }
 
 // OpenBlob authenticates, decrypts and decompresses a sealed blob and checks
@@ -159,38 +159,6 @@ type Entry struct {
 	Length uint32 // sealed length
 	Raw    uint32 // plaintext length
 }
-
-// Builder accumulates sealed blobs into one pack.
-type Builder struct {
-	buf     []byte
-	entries []Entry
-}
-
-// NewBuilder starts an empty pack in buf (reused: its length is ignored).
-// Give it a capacity of BufferSize to avoid any growth.
-func NewBuilder(buf []byte) *Builder { return &Builder{buf: buf[:0]} }
-
-// BufferSize holds a full pack: the target, one maximal blob past it, and
-// the footer of a pack of small blobs.
-const BufferSize = TargetSize + 4<<20 + 64 + 1<<20
-
-// Add appends a sealed blob.
-func (b *Builder) Add(t blob.Type, id blob.ID, sealed []byte, raw int) {
-	b.entries = append(b.entries, Entry{Type: t, ID: id, Offset: uint32(len(b.buf)), Length: uint32(len(sealed)), Raw: uint32(raw)})
-	b.buf = append(b.buf, sealed...)
-}
-
-// Size is the number of bytes added so far.
-func (b *Builder) Size() int { return len(b.buf) }
-
-// Len is the number of blobs added so far.
-func (b *Builder) Len() int { return len(b.entries) }
-
-// Entries returns the blobs added so far.
-func (b *Builder) Entries() []Entry { return b.entries }
-
-// Finish appends the sealed footer and trailer and returns the whole pack.
-func (b *Builder) Finish(key *crypto.Key) []byte { return append(b.buf, Tail(key, b.entries)...) }
 
 // Tail returns what ends a pack holding entries: the sealed footer and the
 // trailer. A writer that streams blobs appends it last.

@@ -111,7 +111,7 @@ func sampleEntries() []Entry {
 
 func TestBuilderAndFooter(t *testing.T) {
 	k := testKey(t)
-	b := NewBuilder(nil)
+	b := &builder{}
 	var plains [][]byte
 	for i := 0; i < 20; i++ {
 		plain := randBytes(uint64(i), i*1000)
@@ -363,3 +363,20 @@ func TestSealBlobCompressions(t *testing.T) {
 		}
 	}
 }
+
+// builder assembles a whole pack in memory, as the ingest's streaming
+// writer does on the fly.
+type builder struct {
+	buf     []byte
+	entries []Entry
+}
+
+func (b *builder) Add(t blob.Type, id blob.ID, sealed []byte, raw int) {
+	b.entries = append(b.entries, Entry{Type: t, ID: id, Offset: uint32(len(b.buf)), Length: uint32(len(sealed)), Raw: uint32(raw)})
+	b.buf = append(b.buf, sealed...)
+}
+
+func (b *builder) Size() int                     { return len(b.buf) }
+func (b *builder) Len() int                      { return len(b.entries) }
+func (b *builder) Entries() []Entry              { return b.entries }
+func (b *builder) Finish(key *crypto.Key) []byte { return append(b.buf, Tail(key, b.entries)...) }

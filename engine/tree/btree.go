@@ -7,6 +7,7 @@ import (
 	"sort"
 
 	"github.com/plakar-gw/plakar-gw/engine/blob"
+	"github.com/plakar-gw/plakar-gw/engine/codec"
 )
 
 // Node size bounds: a leaf is cut at MaxLeafEntries entries or MaxLeafBytes
@@ -100,8 +101,8 @@ func saveInner(group []Child, save Saver) (Child, error) {
 
 // EntrySize is the encoded size of one entry.
 func EntrySize(x *Entry) int {
-	var e codecEncoder
-	encodeEntry(&e.Encoder, x)
+	var e codec.Encoder
+	encodeEntry(&e, x)
 	return len(e.B)
 }
 

@@ -217,6 +217,3 @@ func ValidName(name string) bool {
 	}
 	return true
 }
-
-// codecEncoder lets EntrySize reuse the entry encoder.
-type codecEncoder struct{ codec.Encoder }
