@@ -1,3 +1,4 @@
-// Package dav will own the read-only WebDAV tree over every snapshot, a
-// webdav.FileSystem over engine/vfs (issue 5). It holds no code yet.
+// Package dav owns the read-only WebDAV tree over every snapshot: an
+// http.Handler built on golang.org/x/net/webdav with a read-only
+// webdav.FileSystem over engine/vfs.
 package dav

@@ -3,18 +3,17 @@ package engine_test
 import (
 	"bytes"
 	"context"
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
 	"io/fs"
-	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/plakar-gw/plakar-gw/engine"
+	"github.com/plakar-gw/plakar-gw/engine/enginetest"
 	"github.com/plakar-gw/plakar-gw/engine/snapshot"
 	fsstore "github.com/plakar-gw/plakar-gw/engine/storage/fs"
 	"github.com/plakar-gw/plakar-gw/engine/vfs"
@@ -124,32 +123,10 @@ func ingestOpts(t *testing.T, r *engine.Repository, dir string, o engine.IngestO
 	return s
 }
 
-// randData returns n pseudo-random bytes, fast (ChaCha8).
-func randData(seed uint64, n int) []byte {
-	var s [32]byte
-	binary.LittleEndian.PutUint64(s[:], seed)
-	b := make([]byte, n)
-	rand.NewChaCha8(s).Read(b)
-	return b
-}
-
-// textData returns n bytes of compressible, word-like text.
-func textData(seed uint64, n int) []byte {
-	words := []string{"backup", "snapshot", "the", "of", "repository", "chunk", "pack", "and",
-		"index", "tree", "blob", "a", "is", "deduplicated", "encrypted", "compressed", "data", "to"}
-	rng := rand.New(rand.NewPCG(seed, 42))
-	var b bytes.Buffer
-	b.Grow(n + 32)
-	for b.Len() < n {
-		b.WriteString(words[rng.IntN(len(words))])
-		if rng.IntN(12) == 0 {
-			b.WriteString(".\n")
-		} else {
-			b.WriteByte(' ')
-		}
-	}
-	return b.Bytes()[:n]
-}
+var (
+	randData = enginetest.RandData
+	textData = enginetest.TextData
+)
 
 // checkClean runs check and fails on any problem.
 func checkClean(t *testing.T, r *engine.Repository, readData bool) *engine.CheckReport {

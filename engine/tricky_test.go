@@ -1,14 +1,10 @@
 package engine_test
 
 import (
-	"bufio"
 	"context"
-	"encoding/binary"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
-	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"runtime/debug"
@@ -21,6 +17,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/plakar-gw/plakar-gw/engine"
+	"github.com/plakar-gw/plakar-gw/engine/enginetest"
 	"github.com/plakar-gw/plakar-gw/engine/restore"
 	"github.com/plakar-gw/plakar-gw/engine/vfs"
 )
@@ -39,108 +36,16 @@ func raceEnabled() bool {
 	return false
 }
 
-// writeRandomFile writes n pseudo-random bytes to p, streaming.
-func writeRandomFile(t *testing.T, p string, seed uint64, n int64) {
-	t.Helper()
-	f, err := os.Create(p)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var s [32]byte
-	binary.LittleEndian.PutUint64(s[:], seed)
-	w := bufio.NewWriterSize(f, 1<<20)
-	if _, err := io.CopyN(w, rand.NewChaCha8(s), n); err != nil {
-		t.Fatal(err)
-	}
-	if err := errors.Join(w.Flush(), f.Close()); err != nil {
-		t.Fatal(err)
-	}
-}
-
 // trickyTree builds the acceptance tree in dir. It returns whether user
 // xattrs could be set.
 func trickyTree(t *testing.T, dir string, bigSize int64, many int) (xattrs bool) {
 	t.Helper()
-	must := func(err error) {
-		t.Helper()
-		if err != nil {
-			t.Fatal(err)
-		}
+	xattrs, err := enginetest.TrickyTree(dir, enginetest.Tricky{BigSize: bigSize, Many: many})
+	if err != nil {
+		t.Fatal(err)
 	}
-	j := func(p string) string { return filepath.Join(dir, p) }
-	writeFile(t, j("nested/a/b/c/d/deep.txt"), textData(1, 5000))
-	writeFile(t, j("nested/a/b/mid.bin"), randData(2, 300<<10))
-	must(os.MkdirAll(j("empty-dir"), 0o755))
-	must(os.MkdirAll(j("nested/a/empty"), 0o750))
-	must(os.MkdirAll(j("empty-dir-2/also-empty"), 0o700))
-	writeFile(t, j("empty-file"), nil)
-	writeFile(t, j("nested/a/b/empty-too"), nil)
-	writeRandomFile(t, j("big.bin"), 3, bigSize)
-	for i := range many {
-		writeFile(t, j(fmt.Sprintf("many/f%05d", i)), []byte(fmt.Sprintf("file number %d\n", i)))
-	}
-	writeFile(t, j("\u00e9"), []byte("NFC e-acute"))
-	writeFile(t, j("e\u0301"), []byte("NFD e + combining acute"))
-	writeFile(t, j("dir with spaces/file with spaces.txt"), []byte("spaces"))
-	writeFile(t, j(" leading and trailing "), []byte("edges"))
-	writeFile(t, j("%+#?&"), []byte("specials"))
-	writeFile(t, j("a%20b?c=d&e#f+g"), []byte("url-ish"))
-	writeFile(t, j("back\\slash"), []byte("backslash"))
-	writeFile(t, j("new\nline"), []byte("newline"))
-	writeFile(t, j("日本語/ファイル.txt"), []byte("unicode"))
-	must(os.Symlink("nested/a/b/c/d/deep.txt", j("link-rel")))
-	must(os.Symlink("../../empty-file", j("nested/a/link-up")))
-	must(os.Symlink("/etc/hostname", j("link-abs")))
-	must(os.Symlink("does/not/exist", j("link-dangling")))
-	must(os.Symlink("nested/a", j("link-dir")))
-	writeFile(t, j("hard1"), []byte("hardlinked content"))
-	must(os.Link(j("hard1"), j("nested/hard2")))
-	must(os.Link(j("hard1"), j("many-links-3")))
-	writeFile(t, j("nested/a/pair-a"), randData(4, 400<<10)) // a chunked hardlinked file
-	must(os.Link(j("nested/a/pair-a"), j("nested/a/b/pair-b")))
-	writeFile(t, j("mode000"), []byte("nobody may read this"))
-	must(os.Chmod(j("mode000"), 0))
-	must(syscall.Mkfifo(j("fifo"), 0o640))
-	writeFile(t, j("setuid"), []byte("#!/bin/sh\n"))
-	must(os.Chmod(j("setuid"), 0o4755))
-	writeFile(t, j("exec.sh"), []byte("#!/bin/sh\necho hi\n"))
-	must(os.Chmod(j("exec.sh"), 0o755))
-	must(os.Mkdir(j("setgid-dir"), 0o755))
-	must(os.Chmod(j("setgid-dir"), 0o2775))
-	must(os.Mkdir(j("sticky-dir"), 0o755))
-	must(os.Chmod(j("sticky-dir"), 0o1777))
-	writeFile(t, j("readonly"), []byte("ro"))
-	must(os.Chmod(j("readonly"), 0o444))
-
-	xattrs = true
-	for _, x := range []struct{ path, name, value string }{
-		{"nested/a/b/c/d/deep.txt", "user.comment", "a comment"},
-		{"nested/a/b/c/d/deep.txt", "user.empty", ""},
-		{"nested", "user.dir", "on a directory"},
-		{"hard1", "user.bin", "\x00\x01\xff"},
-	} {
-		if err := unix.Lsetxattr(j(x.path), x.name, []byte(x.value), 0); err != nil {
-			if errors.Is(err, unix.ENOTSUP) {
-				t.Logf("no user xattrs here: %v", err)
-				xattrs = false
-				break
-			}
-			t.Fatal(err)
-		}
-	}
-
-	// Distinct past times with nanoseconds, set deepest first so that no
-	// later change touches a directory's mtime; symlinks get their own.
-	var paths []string
-	filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
-		must(err)
-		paths = append(paths, p)
-		return nil
-	})
-	slices.Reverse(paths)
-	for i, p := range paths {
-		ts := unix.NsecToTimespec(time.Date(2003, 4, 5, 6, 7, 8, 0, time.UTC).Add(time.Duration(i)*(time.Hour+1357*time.Millisecond)).UnixNano() + int64(i%1000)*1001)
-		must(unix.UtimesNanoAt(unix.AT_FDCWD, p, []unix.Timespec{ts, ts}, unix.AT_SYMLINK_NOFOLLOW))
+	if !xattrs {
+		t.Log("no user xattrs on this filesystem")
 	}
 	return xattrs
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 
 	"golang.org/x/term"
 )
@@ -85,4 +86,17 @@ func TerminalPrompt(in *os.File, out io.Writer) func(string) ([]byte, error) {
 		fmt.Fprintln(out)
 		return b, err
 	}
+}
+
+// ReadSecretFile reads a one-line secret (a trailing newline is ignored).
+func ReadSecretFile(file string) (string, error) {
+	b, err := os.ReadFile(file)
+	if err != nil {
+		return "", fmt.Errorf("secret file: %w", err)
+	}
+	s := strings.TrimRight(string(b), "\r\n")
+	if s == "" {
+		return "", fmt.Errorf("secret file %s is empty", file)
+	}
+	return s, nil
 }

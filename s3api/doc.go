@@ -1,4 +1,3 @@
-// Package s3api will own the read-only S3-compatible API over every
-// snapshot, as an http.Handler over engine/vfs (issue 4). It holds no code
-// yet; nothing serves S3 today.
+// Package s3api owns the read-only S3-compatible API over every snapshot:
+// an http.Handler over engine/vfs that maps each snapshot to a bucket.
 package s3api

@@ -1,9 +1,13 @@
 #!/usr/bin/env bash
 # The whole test suite: what the README's second command and CI run.
-# It needs only Go; later frontends add their servers (litmus, vsftpd, an S3
-# server, fuse3, chromium) here, installed and started on 127.0.0.1 only.
+# It needs Go; scripts/deps.sh installs the system packages the tests use,
+# and each integration script under scripts/it/ starts its servers on
+# 127.0.0.1 only and stops them when it exits.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+
+echo "== system packages"
+scripts/deps.sh
 
 echo "== go vet"
 go vet ./...
@@ -31,5 +35,11 @@ for spec in \
 	"FuzzDecodeErrors ./engine/snapshot/"; do
 	set -- $spec
 	go test -run '^$' -fuzz "^$1\$" -fuzztime 5s -fuzzminimizetime 2s "$2"
+done
+echo "== integration scripts (real clients against a real server)"
+for it in scripts/it/*.sh; do
+	[ -e "$it" ] || continue
+	echo "-- $it"
+	bash "$it"
 done
 echo "== all tests passed"

@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Installs the system packages the tests use, on a fresh Debian machine
+# (CI runs as root with only the package registries reachable). Each
+# integration script under scripts/it/ lists what it needs here.
+set -euo pipefail
+pkgs=(
+	litmus   # WebDAV conformance (scripts/it/dav.sh)
+	rclone   # WebDAV client copy (scripts/it/dav.sh)
+	fuse3    # fusermount3 for the FUSE mount tests (mount/)
+)
+missing=()
+for p in "${pkgs[@]}"; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -eq 0 ]; then
+	exit 0
+fi
+sudo=""
+if [ "$(id -u)" != 0 ]; then
+	sudo="sudo"
+fi
+echo "installing: ${missing[*]}"
+$sudo apt-get update -qq
+DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
