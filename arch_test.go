@@ -17,6 +17,7 @@ var allowed = []struct {
 	may        []string
 	thirdParty bool
 }{
+	{"engine/vfs/vfstest", []string{"engine/vfs"}, false},
 	{"engine/vfs", nil, false},
 	{"engine/storage", []string{"engine/storage"}, true},
 	// Test support: builds real repositories from real folders.
