@@ -8,8 +8,16 @@ import (
 	"github.com/plakar-gw/plakar-gw/mount"
 )
 
+// MountOptions are the mount command's settings.
+type MountOptions struct {
+	AllowOther bool
+	Debug      bool
+	// Ready is called once the mount is live.
+	Ready func(dir string)
+}
+
 // Mount opens the repository and mounts it at dir until ctx is done.
-func Mount(ctx context.Context, c *Config, dir string, log *slog.Logger) error {
+func Mount(ctx context.Context, c *Config, dir string, o MountOptions, log *slog.Logger) error {
 	trusted, err := c.TrustedKeys()
 	if err != nil {
 		return err
@@ -20,5 +28,9 @@ func Mount(ctx context.Context, c *Config, dir string, log *slog.Logger) error {
 	}
 	defer repo.Close()
 	repo.SetPolicy(engine.Policy{Trusted: trusted, RequireSignature: c.Signing.RequireSignature})
-	return mount.Serve(ctx, dir, repo, mount.Options{Logger: log})
+	mo := mount.Options{Logger: log, AllowOther: o.AllowOther, Debug: o.Debug}
+	if o.Ready != nil {
+		mo.Ready = func() { o.Ready(dir) }
+	}
+	return mount.Serve(ctx, dir, repo, mo)
 }
