@@ -10,8 +10,8 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"os"
 	"net"
+	"os"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -19,9 +19,9 @@ import (
 	"time"
 
 	"github.com/go-viper/mapstructure/v2"
-	"golang.org/x/crypto/bcrypt"
 	"github.com/spf13/pflag"
 	"github.com/spf13/viper"
+	"golang.org/x/crypto/bcrypt"
 
 	"github.com/plakar-gw/plakar-gw/engine/retention"
 )

@@ -26,7 +26,7 @@ func newIngestCmd(a *app) *cobra.Command {
 the config once (its importer, source, tags, signing key and retention
 policy), as serve does on the job's schedule.
 
-`+"`"+`ingest PATH`+"`"+` reads a folder. Unchanged files (same size and
+` + "`" + `ingest PATH` + "`" + ` reads a folder. Unchanged files (same size and
 mtime as in the previous snapshot of the same folder and job) are not read
 again. Paths that cannot be read are recorded in the snapshot (see the
 errors command) and the ingest goes on; it then exits with code 3.
