@@ -10,13 +10,20 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"net"
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
+	"time"
 
+	"github.com/go-viper/mapstructure/v2"
 	"github.com/spf13/pflag"
 	"github.com/spf13/viper"
+	"golang.org/x/crypto/bcrypt"
+
+	"github.com/plakar-gw/plakar-gw/engine/retention"
 )
 
 // Config is everything read from flags, the environment and the config
@@ -26,6 +33,16 @@ type Config struct {
 	Repository RepositoryConfig `mapstructure:"repository"`
 	Log        LogConfig        `mapstructure:"log"`
 	Signing    SigningConfig    `mapstructure:"signing"`
+	Listeners  ListenersConfig  `mapstructure:"listeners"`
+	// Anonymous lets unauthenticated clients read every snapshot.
+	Anonymous bool         `mapstructure:"anonymous"`
+	Users     []UserConfig `mapstructure:"users"`
+	Jobs      []JobConfig  `mapstructure:"jobs"`
+	// MaxConcurrentJobs bounds the ingest jobs running at once in serve.
+	MaxConcurrentJobs int `mapstructure:"max_concurrent_jobs"`
+	// ShutdownTimeout is how long serve lets requests in flight finish
+	// after SIGTERM.
+	ShutdownTimeout time.Duration `mapstructure:"shutdown_timeout"`
 
 	// File is the config file that was read, "" when none was.
 	File string `mapstructure:"-"`
@@ -58,6 +75,55 @@ type SigningConfig struct {
 	RequireSignature bool `mapstructure:"require_signature"`
 }
 
+// ListenersConfig holds the servers of "plakar-gw serve".
+type ListenersConfig struct {
+	S3      ListenerConfig `mapstructure:"s3"`
+	WebDAV  ListenerConfig `mapstructure:"webdav"`
+	UI      ListenerConfig `mapstructure:"ui"`
+	Metrics ListenerConfig `mapstructure:"metrics"`
+}
+
+// ListenerConfig is one server: on or off, where, and optional TLS.
+type ListenerConfig struct {
+	Enabled bool   `mapstructure:"enabled"`
+	Addr    string `mapstructure:"addr"`
+	TLSCert string `mapstructure:"tls_cert"`
+	TLSKey  string `mapstructure:"tls_key"`
+	// Region is the region S3 requests must be signed for ("" = any); S3 only.
+	Region string `mapstructure:"region"`
+}
+
+// UserConfig is one user of the frontends.
+type UserConfig struct {
+	Name string `mapstructure:"name"`
+	// AccessKeyID and the secret sign S3 requests.
+	AccessKeyID         string `mapstructure:"access_key_id"`
+	SecretAccessKey     string `mapstructure:"secret_access_key"`
+	SecretAccessKeyFile string `mapstructure:"secret_access_key_file"`
+	// PasswordHash is the bcrypt hash of the WebDAV and UI password.
+	PasswordHash string `mapstructure:"password_hash"`
+	// Jobs and Snapshots limit what the user may read; both empty means
+	// everything. Snapshots are ids or unique prefixes.
+	Jobs      []string `mapstructure:"jobs"`
+	Snapshots []string `mapstructure:"snapshots"`
+}
+
+// JobConfig is one ingest job.
+type JobConfig struct {
+	Name string `mapstructure:"name"`
+	// Importer is the importer type ("fs" today); Source is what it reads.
+	Importer string   `mapstructure:"importer"`
+	Source   string   `mapstructure:"source"`
+	Tags     []string `mapstructure:"tags"`
+	// Schedule is an interval ("30m", "@every 1h"), a cron expression
+	// ("0 3 * * *") or a descriptor ("@daily"); empty runs only on demand.
+	Schedule string `mapstructure:"schedule"`
+	// SignKey is a private key file signing this job's snapshots; it
+	// defaults to signing.key.
+	SignKey   string           `mapstructure:"sign_key"`
+	Retention retention.Policy `mapstructure:"retention"`
+}
+
 // EnvPrefix starts the name of every environment variable read.
 const EnvPrefix = "PLAKAR_GW_"
 
@@ -79,6 +145,30 @@ var keys = []key{
 	{"signing.key", []string{EnvPrefix + "SIGNING_KEY"}, nil},
 	{"signing.trusted_keys", []string{EnvPrefix + "SIGNING_TRUSTED_KEYS"}, nil},
 	{"signing.require_signature", []string{EnvPrefix + "SIGNING_REQUIRE_SIGNATURE"}, func() string { return "false" }},
+	{"listeners.s3.enabled", []string{EnvPrefix + "S3_ENABLED"}, func() string { return "false" }},
+	{"listeners.s3.addr", []string{EnvPrefix + "S3_ADDR"}, func() string { return "127.0.0.1:9000" }},
+	{"listeners.s3.tls_cert", []string{EnvPrefix + "S3_TLS_CERT"}, nil},
+	{"listeners.s3.tls_key", []string{EnvPrefix + "S3_TLS_KEY"}, nil},
+	{"listeners.s3.region", []string{EnvPrefix + "S3_REGION"}, nil},
+	{"listeners.webdav.enabled", []string{EnvPrefix + "WEBDAV_ENABLED"}, func() string { return "false" }},
+	{"listeners.webdav.addr", []string{EnvPrefix + "WEBDAV_ADDR"}, func() string { return "127.0.0.1:9001" }},
+	{"listeners.webdav.tls_cert", []string{EnvPrefix + "WEBDAV_TLS_CERT"}, nil},
+	{"listeners.webdav.tls_key", []string{EnvPrefix + "WEBDAV_TLS_KEY"}, nil},
+	{"listeners.ui.enabled", []string{EnvPrefix + "UI_ENABLED"}, func() string { return "false" }},
+	{"listeners.ui.addr", []string{EnvPrefix + "UI_ADDR"}, func() string { return "127.0.0.1:9002" }},
+	{"listeners.ui.tls_cert", []string{EnvPrefix + "UI_TLS_CERT"}, nil},
+	{"listeners.ui.tls_key", []string{EnvPrefix + "UI_TLS_KEY"}, nil},
+	{"listeners.metrics.enabled", []string{EnvPrefix + "METRICS_ENABLED"}, func() string { return "false" }},
+	{"listeners.metrics.addr", []string{EnvPrefix + "METRICS_ADDR"}, func() string { return "127.0.0.1:9003" }},
+	{"listeners.metrics.tls_cert", []string{EnvPrefix + "METRICS_TLS_CERT"}, nil},
+	{"listeners.metrics.tls_key", []string{EnvPrefix + "METRICS_TLS_KEY"}, nil},
+	{"anonymous", []string{EnvPrefix + "ANONYMOUS"}, func() string { return "false" }},
+	{"max_concurrent_jobs", []string{EnvPrefix + "MAX_CONCURRENT_JOBS"}, func() string { return "1" }},
+	{"shutdown_timeout", []string{EnvPrefix + "SHUTDOWN_TIMEOUT"}, func() string { return "30s" }},
+	// Lists of tables: only in the file; their fields are checked when
+	// decoding (an unknown field is an error naming it).
+	{"users", nil, nil},
+	{"jobs", nil, nil},
 }
 
 // Keys lists every configuration key, for documentation and tests.
@@ -150,13 +240,13 @@ func Load(o LoadOptions) (*Config, error) {
 		}
 	}
 	c := &Config{File: file}
-	if err := v.Unmarshal(c); err != nil {
+	if err := v.Unmarshal(c, viper.DecoderConfigOption(func(dc *mapstructure.DecoderConfig) { dc.ErrorUnused = true })); err != nil {
 		return nil, fmt.Errorf("config: %w", err)
 	}
 	if f := o.Flags["repository.passphrase_file"]; f != nil && f.Changed {
 		c.passphraseFileFlag = true
 	}
-	return c, c.validate()
+	return c, c.Validate()
 }
 
 // configFile picks the file to read; "" when there is none to read.
@@ -199,7 +289,9 @@ func readFile(v *viper.Viper, file string) error {
 	return nil
 }
 
-func (c *Config) validate() error {
+// Validate checks every value; Load calls it, and a command that changes
+// the configuration from its own flags calls it again.
+func (c *Config) Validate() error {
 	switch c.Log.Format {
 	case "text", "json":
 	default:
@@ -211,5 +303,138 @@ func (c *Config) validate() error {
 	if c.Repository.Path == "" {
 		return errors.New("no repository path: use --repo, " + EnvPrefix + "REPO or repository.path")
 	}
+	for name, l := range map[string]ListenerConfig{"s3": c.Listeners.S3, "webdav": c.Listeners.WebDAV, "ui": c.Listeners.UI, "metrics": c.Listeners.Metrics} {
+		if err := l.validate("listeners." + name); err != nil {
+			return err
+		}
+	}
+	if c.MaxConcurrentJobs < 1 {
+		return fmt.Errorf("max_concurrent_jobs: %d, want at least 1", c.MaxConcurrentJobs)
+	}
+	if c.ShutdownTimeout < 0 {
+		return fmt.Errorf("shutdown_timeout: %v is negative", c.ShutdownTimeout)
+	}
+	if err := c.validateUsers(); err != nil {
+		return err
+	}
+	return c.validateJobs()
+}
+
+func (l ListenerConfig) validate(key string) error {
+	if !l.Enabled {
+		return nil
+	}
+	if _, port, err := net.SplitHostPort(l.Addr); err != nil {
+		return fmt.Errorf("%s.addr: %q is not host:port: %v", key, l.Addr, err)
+	} else if n, err := strconv.Atoi(port); err != nil || n < 0 || n > 65535 {
+		return fmt.Errorf("%s.addr: %q: bad port", key, l.Addr)
+	}
+	if (l.TLSCert == "") != (l.TLSKey == "") {
+		return fmt.Errorf("%s: tls_cert and tls_key go together", key)
+	}
+	for k, f := range map[string]string{"tls_cert": l.TLSCert, "tls_key": l.TLSKey} {
+		if f == "" {
+			continue
+		}
+		if _, err := os.ReadFile(f); err != nil {
+			return fmt.Errorf("%s.%s: %v", key, k, err)
+		}
+	}
 	return nil
+}
+
+func (c *Config) validateUsers() error {
+	names, keys := map[string]bool{}, map[string]bool{}
+	for i, u := range c.Users {
+		at := fmt.Sprintf("users[%d]", i)
+		if u.Name == "" {
+			return fmt.Errorf("%s.name: missing", at)
+		}
+		at = fmt.Sprintf("users[%d] (%s)", i, u.Name)
+		if names[u.Name] {
+			return fmt.Errorf("%s.name: duplicate user name", at)
+		}
+		names[u.Name] = true
+		if u.SecretAccessKey != "" && u.SecretAccessKeyFile != "" {
+			return fmt.Errorf("%s: secret_access_key and secret_access_key_file both set", at)
+		}
+		hasSecret := u.SecretAccessKey != "" || u.SecretAccessKeyFile != ""
+		if (u.AccessKeyID == "") == hasSecret {
+			return fmt.Errorf("%s: access_key_id needs a secret (secret_access_key or secret_access_key_file), and the other way round", at)
+		}
+		if u.AccessKeyID != "" {
+			if keys[u.AccessKeyID] {
+				return fmt.Errorf("%s.access_key_id: used by another user", at)
+			}
+			keys[u.AccessKeyID] = true
+		}
+		if u.PasswordHash != "" {
+			if _, err := bcrypt.Cost([]byte(u.PasswordHash)); err != nil {
+				return fmt.Errorf("%s.password_hash: not a bcrypt hash: %v", at, err)
+			}
+		}
+		if u.AccessKeyID == "" && u.PasswordHash == "" {
+			return fmt.Errorf("%s: no credentials (access_key_id or password_hash)", at)
+		}
+	}
+	return nil
+}
+
+func (c *Config) validateJobs() error {
+	names := map[string]bool{}
+	for i, j := range c.Jobs {
+		at := fmt.Sprintf("jobs[%d]", i)
+		if j.Name == "" {
+			return fmt.Errorf("%s.name: missing", at)
+		}
+		at = fmt.Sprintf("jobs[%d] (%s)", i, j.Name)
+		if !validJobName(j.Name) {
+			return fmt.Errorf("%s.name: use lowercase letters, digits and '-' (it names the bucket %s-latest)", at, j.Name)
+		}
+		if names[j.Name] {
+			return fmt.Errorf("%s.name: duplicate job name", at)
+		}
+		names[j.Name] = true
+		if j.Importer == "" {
+			c.Jobs[i].Importer = "fs"
+		} else if _, ok := importerFactories[j.Importer]; !ok {
+			return fmt.Errorf("%s.importer: unknown importer %q (known: %v)", at, j.Importer, ImporterTypes())
+		}
+		if j.Source == "" {
+			return fmt.Errorf("%s.source: missing", at)
+		}
+		if j.Schedule != "" {
+			if _, err := ParseSchedule(j.Schedule); err != nil {
+				return fmt.Errorf("%s.schedule: %v", at, err)
+			}
+		}
+		if err := j.Retention.Validate(); err != nil {
+			return fmt.Errorf("%s.retention.%v", at, err)
+		}
+	}
+	return nil
+}
+
+// validJobName keeps "<job>-latest" a valid S3 bucket name and a plain
+// folder name.
+func validJobName(s string) bool {
+	if len(s) == 0 || len(s) > 56 || s[0] == '-' || s[len(s)-1] == '-' {
+		return false
+	}
+	for _, r := range s {
+		if !(r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '-') {
+			return false
+		}
+	}
+	return true
+}
+
+// Job returns the configured job called name.
+func (c *Config) Job(name string) (JobConfig, bool) {
+	for _, j := range c.Jobs {
+		if j.Name == name {
+			return j, true
+		}
+	}
+	return JobConfig{}, false
 }

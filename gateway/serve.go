@@ -18,47 +18,48 @@ import (
 	"github.com/plakar-gw/plakar-gw/s3api"
 )
 
-// ServeOptions are the listeners and credentials of "plakar-gw serve".
-// The full configuration (users, jobs, metrics) comes with the gateway
-// config; today one key pair serves both frontends.
+// ServeOptions are what the serve command adds to the configuration: a
+// key pair from flags or the environment (an unrestricted user), extra
+// WebDAV users, and a callback once the listeners are up.
 type ServeOptions struct {
-	S3Addr     string // "" disables the S3 API
-	WebDAVAddr string // "" disables WebDAV
-	TLSCert    string // both set: serve HTTPS
-	TLSKey     string
-	Region     string // "" accepts any region in signatures
-
 	// AccessKeyID and SecretAccessKey sign S3 requests; over WebDAV they
 	// are a Basic user name and password.
 	AccessKeyID     string
 	SecretAccessKey string
+	// SecretFile is where the secret was read from, if from a file: the
+	// printed client command reads it from there instead of showing it.
+	SecretFile string
 	// Users are extra WebDAV users: NAME:BCRYPT-HASH.
-	Users     []string
-	Anonymous bool
+	Users []string
 
-	// Ready, when set, is called with the bound addresses once every
-	// listener accepts connections.
-	Ready func(s3, webdav string)
+	// Ready, when set, is called with the bound address of every
+	// listener ("s3", "webdav", "metrics") once all accept connections.
+	Ready func(addrs map[string]string)
 }
 
-// Serve opens the repository and serves it until ctx is done, then shuts
-// the listeners down, letting requests in flight finish for a few seconds.
+// RefreshInterval bounds how old the snapshot list the frontends see may
+// be: a new or removed snapshot shows within it.
+const RefreshInterval = 2 * time.Second
+
+// Serve opens the repository, starts the enabled listeners and the
+// scheduled jobs, and runs until ctx is done. Then it stops accepting,
+// lets requests in flight finish for up to shutdown_timeout, cancels jobs
+// still running after that (an interrupted ingest writes no snapshot),
+// and returns nil.
 func Serve(ctx context.Context, c *Config, o ServeOptions, log *slog.Logger) error {
-	if o.S3Addr == "" && o.WebDAVAddr == "" {
-		return errors.New("nothing to serve: give --s3 ADDR and/or --webdav ADDR")
+	l := c.Listeners
+	if !l.S3.Enabled && !l.WebDAV.Enabled && !l.UI.Enabled && !l.Metrics.Enabled && !hasSchedules(c) {
+		return errors.New("nothing to serve: give --s3 ADDR and/or --webdav ADDR, or enable listeners in the config")
 	}
-	if (o.TLSCert == "") != (o.TLSKey == "") {
-		return errors.New("TLS needs both --tls-cert and --tls-key")
+	if l.UI.Enabled {
+		return errors.New("listeners.ui: the web UI is not built yet; disable it")
 	}
-	if (o.AccessKeyID == "") != (o.SecretAccessKey == "") {
-		return errors.New("an access key id needs its secret, and the other way round")
-	}
-	users, err := webdavUsers(o)
+	auth, err := buildAuth(c, o)
 	if err != nil {
 		return err
 	}
-	if o.AccessKeyID == "" && len(users) == 0 && !o.Anonymous {
-		return errors.New("no credentials: set PLAKAR_GW_ACCESS_KEY_ID and PLAKAR_GW_SECRET_ACCESS_KEY (or --anonymous to serve without)")
+	if (l.S3.Enabled || l.WebDAV.Enabled) && len(auth.s3) == 0 && len(auth.dav) == 0 && !c.Anonymous {
+		return errors.New("no credentials: set PLAKAR_GW_ACCESS_KEY_ID and PLAKAR_GW_SECRET_ACCESS_KEY, add users to the config, or set anonymous: true")
 	}
 	trusted, err := c.TrustedKeys()
 	if err != nil {
@@ -70,56 +71,86 @@ func Serve(ctx context.Context, c *Config, o ServeOptions, log *slog.Logger) err
 	}
 	defer repo.Close()
 	repo.SetPolicy(engine.Policy{Trusted: trusted, RequireSignature: c.Signing.RequireSignature})
+	cat := NewCatalog(repo, RefreshInterval)
+	metrics := NewMetrics()
 
-	type listener struct {
+	type server struct {
 		name string
 		ln   net.Listener
 		srv  *http.Server
+		tls  ListenerConfig
 	}
-	var lns []listener
+	var servers []server
 	defer func() {
-		for _, l := range lns {
-			l.ln.Close()
+		for _, s := range servers {
+			s.ln.Close()
 		}
 	}()
-	add := func(name, addr string, h http.Handler) error {
-		ln, err := net.Listen("tcp", addr)
+	add := func(name string, lc ListenerConfig, h http.Handler) error {
+		ln, err := net.Listen("tcp", lc.Addr)
 		if err != nil {
-			return fmt.Errorf("%s listener: %w", name, err)
+			return fmt.Errorf("listeners.%s.addr: %w", name, err)
 		}
 		srv := &http.Server{Handler: h, ReadHeaderTimeout: 30 * time.Second, IdleTimeout: 2 * time.Minute,
 			ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
-		lns = append(lns, listener{name, ln, srv})
+		servers = append(servers, server{name, ln, srv, lc})
 		return nil
 	}
-	if o.S3Addr != "" {
-		creds := map[string]string{}
-		if o.AccessKeyID != "" {
-			creds[o.AccessKeyID] = o.SecretAccessKey
-		}
-		h := s3api.New(repo, s3api.Options{Credentials: creds, Anonymous: o.Anonymous, Region: o.Region, Logger: log.With("frontend", "s3")})
-		if err := add("s3", o.S3Addr, h); err != nil {
+	reqLog := log.With("log", "access")
+	if l.S3.Enabled {
+		h := s3api.New(cat, s3api.Options{Credentials: auth.s3, Anonymous: c.Anonymous, Region: l.S3.Region})
+		if err := add("s3", l.S3, instrument("s3", h, metrics, reqLog)); err != nil {
 			return err
 		}
 	}
-	if o.WebDAVAddr != "" {
-		h := dav.New(repo, dav.Options{Users: users, Anonymous: o.Anonymous, Logger: log.With("frontend", "webdav")})
-		if err := add("webdav", o.WebDAVAddr, h); err != nil {
+	if l.WebDAV.Enabled {
+		h := dav.New(cat, dav.Options{Users: auth.dav, Anonymous: c.Anonymous})
+		if err := add("webdav", l.WebDAV, instrument("webdav", h, metrics, reqLog)); err != nil {
+			return err
+		}
+	}
+	if l.Metrics.Enabled {
+		mux := http.NewServeMux()
+		mux.Handle("/metrics", metrics.Handler())
+		mux.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) { io.WriteString(w, "ok\n") })
+		mux.HandleFunc("/readyz", func(w http.ResponseWriter, r *http.Request) {
+			list, err := cat.Snapshots(r.Context())
+			if err != nil {
+				http.Error(w, "repository not readable: "+err.Error(), http.StatusServiceUnavailable)
+				return
+			}
+			metrics.snapshots.Set(float64(len(list)))
+			fmt.Fprintf(w, "ok: %d snapshots\n", len(list))
+		})
+		if err := add("metrics", l.Metrics, mux); err != nil {
 			return err
 		}
 	}
 
-	errc := make(chan error, len(lns))
+	jobs := NewJobs(repo, c, log.With("log", "jobs"))
+	jobs.OnDone = func(res JobResult) {
+		metrics.JobDone(res)
+		cat.Invalidate()
+	}
+	// Jobs outlive ctx by the shutdown deadline, so a run about to finish
+	// still writes its snapshot.
+	jobCtx, stopJobs := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopJobs()
+	schedCtx, stopSched := context.WithCancel(ctx)
+	defer stopSched()
+	jobs.Start(schedCtx, jobCtx)
+
+	errc := make(chan error, len(servers))
 	addrs := map[string]string{}
-	for _, l := range lns {
-		addrs[l.name] = l.ln.Addr().String()
-		log.Info("listening", "frontend", l.name, "addr", addrs[l.name], "tls", o.TLSCert != "")
+	for _, s := range servers {
+		addrs[s.name] = s.ln.Addr().String()
+		log.Info("listening", "frontend", s.name, "addr", addrs[s.name], "tls", s.tls.TLSCert != "")
 		go func() {
 			var err error
-			if o.TLSCert != "" {
-				err = l.srv.ServeTLS(l.ln, o.TLSCert, o.TLSKey)
+			if s.tls.TLSCert != "" {
+				err = s.srv.ServeTLS(s.ln, s.tls.TLSCert, s.tls.TLSKey)
 			} else {
-				err = l.srv.Serve(l.ln)
+				err = s.srv.Serve(s.ln)
 			}
 			if errors.Is(err, http.ErrServerClosed) {
 				err = nil
@@ -128,30 +159,83 @@ func Serve(ctx context.Context, c *Config, o ServeOptions, log *slog.Logger) err
 		}()
 	}
 	if o.Ready != nil {
-		o.Ready(addrs["s3"], addrs["webdav"])
+		o.Ready(addrs)
 	}
 	select {
 	case <-ctx.Done():
 	case err = <-errc:
 	}
-	shutdown, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	log.Info("shutting down", "deadline", c.ShutdownTimeout)
+	stopSched()
+	deadline, cancel := context.WithTimeout(context.Background(), c.ShutdownTimeout)
 	defer cancel()
-	for _, l := range lns {
-		l.srv.Shutdown(shutdown)
+	go func() {
+		<-deadline.Done()
+		stopJobs()
+	}()
+	for _, s := range servers {
+		if e := s.srv.Shutdown(deadline); e != nil {
+			log.Warn("requests cut at the shutdown deadline", "frontend", s.name)
+			s.srv.Close()
+		}
 	}
+	jobs.Wait()
 	return err
 }
 
-// webdavUsers builds the WebDAV user table: the access key pair (hashed
-// here, so that only hashes are kept in memory) and the NAME:HASH users.
-func webdavUsers(o ServeOptions) (map[string][]byte, error) {
-	users := map[string][]byte{}
+func hasSchedules(c *Config) bool {
+	for _, j := range c.Jobs {
+		if j.Schedule != "" {
+			return true
+		}
+	}
+	return false
+}
+
+// auth is the credential tables of the frontends.
+type auth struct {
+	s3     map[string]string // access key id -> secret
+	dav    map[string][]byte // user -> bcrypt hash
+	access map[string]Access // access key id or user name -> what it may read
+}
+
+// buildAuth merges the configured users with the flag/environment key
+// pair (an unrestricted user) and the --user NAME:HASH WebDAV users.
+func buildAuth(c *Config, o ServeOptions) (*auth, error) {
+	a := &auth{s3: map[string]string{}, dav: map[string][]byte{}, access: map[string]Access{}}
+	for _, u := range c.Users {
+		acc := Access{Jobs: u.Jobs, Snapshots: u.Snapshots}
+		if u.AccessKeyID != "" {
+			secret := u.SecretAccessKey
+			if u.SecretAccessKeyFile != "" {
+				s, err := ReadSecretFile(u.SecretAccessKeyFile)
+				if err != nil {
+					return nil, fmt.Errorf("users (%s).secret_access_key_file: %w", u.Name, err)
+				}
+				secret = s
+			}
+			a.s3[u.AccessKeyID] = secret
+			a.access[u.AccessKeyID] = acc
+		}
+		if u.PasswordHash != "" {
+			a.dav[u.Name] = []byte(u.PasswordHash)
+			a.access[u.Name] = acc
+		}
+	}
+	if (o.AccessKeyID == "") != (o.SecretAccessKey == "") {
+		return nil, errors.New("an access key id needs its secret, and the other way round")
+	}
 	if o.AccessKeyID != "" {
+		if _, dup := a.s3[o.AccessKeyID]; dup {
+			return nil, fmt.Errorf("access key id %s is also a configured user's", o.AccessKeyID)
+		}
+		a.s3[o.AccessKeyID] = o.SecretAccessKey
+		// Hashed here so that the WebDAV side keeps only hashes in memory.
 		h, err := bcrypt.GenerateFromPassword([]byte(o.SecretAccessKey), bcrypt.DefaultCost)
 		if err != nil {
 			return nil, err
 		}
-		users[o.AccessKeyID] = h
+		a.dav[o.AccessKeyID] = h
 	}
 	for _, u := range o.Users {
 		name, hash, ok := strings.Cut(u, ":")
@@ -161,22 +245,48 @@ func webdavUsers(o ServeOptions) (map[string][]byte, error) {
 		if _, err := bcrypt.Cost([]byte(hash)); err != nil {
 			return nil, fmt.Errorf("user %s: not a bcrypt hash: %w", name, err)
 		}
-		users[name] = []byte(hash)
+		a.dav[name] = []byte(hash)
 	}
-	return users, nil
+	return a, nil
 }
 
 // PrintURLs writes what a user needs to reach the listeners.
-func PrintURLs(w io.Writer, o ServeOptions, s3, webdav string) {
-	scheme := "http"
-	if o.TLSCert != "" {
-		scheme = "https"
+func PrintURLs(w io.Writer, c *Config, o ServeOptions, addrs map[string]string) {
+	scheme := func(l ListenerConfig) string {
+		if l.TLSCert != "" {
+			return "https"
+		}
+		return "http"
 	}
-	if s3 != "" {
-		fmt.Fprintf(w, "S3 API:  %s://%s\n", scheme, s3)
-		fmt.Fprintf(w, "  try:   AWS_ACCESS_KEY_ID=%s AWS_SECRET_ACCESS_KEY=... aws --endpoint-url %s://%s s3 ls\n", o.AccessKeyID, scheme, s3)
+	secret := "$PLAKAR_GW_SECRET_ACCESS_KEY"
+	if o.SecretFile != "" {
+		secret = "$(cat " + shellQuote(o.SecretFile) + ")"
 	}
-	if webdav != "" {
-		fmt.Fprintf(w, "WebDAV:  %s://%s/  (user %s, password: the secret access key)\n", scheme, webdav, o.AccessKeyID)
+	if a := addrs["s3"]; a != "" {
+		u := scheme(c.Listeners.S3) + "://" + a
+		fmt.Fprintf(w, "S3 API:   %s\n", u)
+		if o.AccessKeyID != "" {
+			fmt.Fprintf(w, "  try:    AWS_ACCESS_KEY_ID=%s AWS_SECRET_ACCESS_KEY=%s aws --endpoint-url %s s3 ls\n",
+				shellQuote(o.AccessKeyID), secret, u)
+		} else if c.Anonymous {
+			fmt.Fprintf(w, "  try:    aws --no-sign-request --endpoint-url %s s3 ls\n", u)
+		}
 	}
+	if a := addrs["webdav"]; a != "" {
+		fmt.Fprintf(w, "WebDAV:   %s://%s/\n", scheme(c.Listeners.WebDAV), a)
+		if o.AccessKeyID != "" {
+			fmt.Fprintf(w, "  login:  user %s, password %s\n", o.AccessKeyID, secret)
+		}
+	}
+	if a := addrs["metrics"]; a != "" {
+		fmt.Fprintf(w, "Metrics:  %s://%s/metrics  (health: /healthz, /readyz)\n", scheme(c.Listeners.Metrics), a)
+	}
+}
+
+// shellQuote quotes s for a POSIX shell when it needs it.
+func shellQuote(s string) string {
+	if s != "" && strings.Trim(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_./=:@") == "" {
+		return s
+	}
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 
 	"github.com/spf13/cobra"
@@ -19,9 +20,13 @@ type ingestFlags struct {
 func newIngestCmd(a *app) *cobra.Command {
 	var f ingestFlags
 	cmd := &cobra.Command{
-		Use:   "ingest [--job NAME] [--tag T]... PATH",
-		Short: "Back up a local folder into a new snapshot",
-		Long: `Read the folder PATH into a new snapshot. Unchanged files (same size and
+		Use:   "ingest [--job NAME] [--tag T]... PATH | ingest --job NAME",
+		Short: "Back up a local folder (or run a configured job) into a new snapshot",
+		Long: `Read the folder PATH into a new snapshot. Without PATH, run the job NAME of
+the config once (its importer, source, tags, signing key and retention
+policy), as serve does on the job's schedule.
+
+` + "`" + `ingest PATH` + "`" + ` reads a folder. Unchanged files (same size and
 mtime as in the previous snapshot of the same folder and job) are not read
 again. Paths that cannot be read are recorded in the snapshot (see the
 errors command) and the ingest goes on; it then exits with code 3.
@@ -36,8 +41,13 @@ $PLAKAR_GW_SIGNING_PASSPHRASE).`,
   plakar-gw ingest --job web --tag daily --tag prod /srv/www
   plakar-gw ingest --json /etc | jq -r .id
   plakar-gw ingest --sign-key /etc/plakar-gw/signing.key /srv`,
-		Args: checkArgs(cobra.ExactArgs(1)),
-		RunE: func(cmd *cobra.Command, args []string) error { return a.ingest(cmd, args[0], f) },
+		Args: checkArgs(cobra.MaximumNArgs(1)),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if len(args) == 0 {
+				return a.runJob(cmd, f)
+			}
+			return a.ingest(cmd, args[0], f)
+		},
 	}
 	cmd.Flags().StringVar(&f.job, "job", "", "job `NAME`; NAME-latest then names the newest snapshot of the job")
 	cmd.Flags().StringArrayVar(&f.tags, "tag", nil, "add a tag `T` (repeatable)")
@@ -76,6 +86,54 @@ func (a *app) ingest(cmd *cobra.Command, src string, f ingestFlags) error {
 			s.Header.Summary.Subtree.Errors, s.ID.String()[:12]))
 	}
 	return nil
+}
+
+// runJob runs a configured job once, with its retention policy.
+func (a *app) runJob(cmd *cobra.Command, f ingestFlags) error {
+	if f.job == "" {
+		return usageError(errors.New("give a PATH to ingest, or --job NAME to run a job of the config"))
+	}
+	if len(f.tags) > 0 || f.signKey != "" {
+		return usageError(errors.New("--tag and --sign-key apply to ingest PATH; a configured job uses its own"))
+	}
+	c, err := a.config()
+	if err != nil {
+		return err
+	}
+	if _, ok := c.Job(f.job); !ok {
+		return usageError(fmt.Errorf("no job %q in the config (%s)", f.job, configName(c)))
+	}
+	r, err := a.open(cmd.Context())
+	if err != nil {
+		return err
+	}
+	defer r.Close()
+	p := &engine.Progress{}
+	stop := a.showProgress(p)
+	res := gateway.NewJobs(r, c, a.logger()).Run(cmd.Context(), f.job, p)
+	stop()
+	if res.Err != nil {
+		return fmt.Errorf("job %s: %w", f.job, res.Err)
+	}
+	s := res.Snapshot
+	if err := a.printIngest(s); err != nil {
+		return err
+	}
+	if len(res.Removed) > 0 && !a.json {
+		fmt.Fprintf(a.stdout, "retention removed %d snapshots of job %s (their data goes at the next gc)\n", len(res.Removed), f.job)
+	}
+	if !s.Header.Complete {
+		return withCode(exitPartial, fmt.Errorf("partial snapshot: %d paths could not be read (see: plakar-gw errors %s)",
+			s.Header.Summary.Subtree.Errors, s.ID.String()[:12]))
+	}
+	return nil
+}
+
+func configName(c *gateway.Config) string {
+	if c.File == "" {
+		return "no config file read"
+	}
+	return c.File
 }
 
 type ingestJSON struct {
