@@ -10,7 +10,8 @@
 //   - Directories are implied by the keys under them. An empty directory is
 //     a zero-byte object "dir/" (what the S3 console makes for a folder);
 //     aws s3 sync and cp skip such markers, so empty directories do not
-//     reach the client's disk.
+//     reach the client's disk. A directory holding only entries that are
+//     not objects (a FIFO, a dangling link) is neither: it does not show.
 //   - A symlink is an object only when it resolves, inside the snapshot, to
 //     a regular file; it then has the target's size, ETag and time. Dangling,
 //     absolute and escaping links are not listed, nor are links to

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
@@ -152,6 +153,27 @@ func (f *fixture) s3() *s3.Client { return f.client(testKey, testSecret) }
 // raw sends a request as written, unsigned.
 func (f *fixture) raw(t testing.TB, method, target string, hdr map[string]string) *http.Response {
 	t.Helper()
+	return f.do(t, f.request(t, method, target, hdr))
+}
+
+// signed sends a request as written, signed by the SDK's SigV4 signer at
+// time at (zero: now).
+func (f *fixture) signed(t testing.TB, method, target string, hdr map[string]string, at time.Time) *http.Response {
+	t.Helper()
+	req := f.request(t, method, target, hdr)
+	if at.IsZero() {
+		at = time.Now()
+	}
+	req.Header.Set("X-Amz-Content-Sha256", emptySHA256)
+	signer := v4.NewSigner(func(o *v4.SignerOptions) { o.DisableURIPathEscaping = true })
+	err := signer.SignHTTP(bg, aws.Credentials{AccessKeyID: testKey, SecretAccessKey: testSecret}, req, emptySHA256, "s3", "us-east-1", at)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return f.do(t, req)
+}
+
+func (f *fixture) request(t testing.TB, method, target string, hdr map[string]string) *http.Request {
 	req, err := http.NewRequest(method, f.srv.URL, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -163,6 +185,10 @@ func (f *fixture) raw(t testing.TB, method, target string, hdr map[string]string
 	for k, v := range hdr {
 		req.Header.Set(k, v)
 	}
+	return req
+}
+
+func (f *fixture) do(t testing.TB, req *http.Request) *http.Response {
 	resp, err := f.srv.Client().Do(req)
 	if err != nil {
 		t.Fatal(err)
@@ -187,3 +213,8 @@ func noLeaks(t *testing.T) {
 }
 
 var bg = context.Background()
+
+func vfstestCorruptAt0() *vfstest.Catalog {
+	return vfstest.New(&vfstest.Snapshot{Info: vfstest.Info(0x11, "c", epoch),
+		Files: fstest.MapFS{"x": {Data: randBytes(5, 1000), ModTime: epoch}}, Corrupt: map[string]bool{"x": true}})
+}

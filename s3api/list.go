@@ -141,20 +141,27 @@ func (l *lister) run() error {
 		}
 		after = next
 	}
-	if l.pending != nil && !l.truncated {
-		l.flushPending("")
-	}
 	return nil
 }
 
-// walk consumes one Walk from after; more says whether to seek to next.
+// walk consumes one Walk from after; more says to walk again from next.
+// Every key goes through the same test, the visible ones (regular files,
+// links to them, empty-directory markers) through result, so a listing is
+// the S3 listing of exactly the visible keys: a directory whose subtree
+// holds nothing visible yields no common prefix.
 func (l *lister) walk(after string) (next string, more bool, err error) {
 	for e, err := range l.fsys.Walk(l.ctx, after) {
 		if err != nil {
 			return "", false, err
 		}
-		if l.pending != nil && !l.flushPending(e.Key) {
-			return "", false, nil
+		if d := l.pending; d != nil {
+			l.pending = nil
+			if !strings.HasPrefix(e.Key, d.Key) { // nothing under it: a marker
+				seek, ok := l.result(l.object(d.Key, 0, d.ModTime, ""))
+				if !ok || seek != "" {
+					return seek, ok, nil
+				}
+			}
 		}
 		if !strings.HasPrefix(e.Key, l.q.prefix) {
 			if e.Key > l.q.prefix {
@@ -162,51 +169,49 @@ func (l *lister) walk(after string) (next string, more bool, err error) {
 			}
 			continue
 		}
-		if d := l.q.delimiter; d != "" {
-			if i := strings.Index(e.Key[len(l.q.prefix):], d); i >= 0 {
-				cp := e.Key[:len(l.q.prefix)+i+len(d)]
-				if cp > l.q.marker && !l.addPrefix(cp) {
-					return "", false, nil
-				}
-				return cp + "\xff", true, nil
+		var o object
+		switch {
+		case e.Mode.IsDir():
+			e := e
+			l.pending = &e
+			continue
+		case e.Mode.IsRegular():
+			o = l.object(e.Key, e.Size, e.ModTime, e.ETag)
+		case e.Mode&fs.ModeSymlink != 0:
+			st, err := fs.Stat(l.fsys.WithContext(l.ctx), e.Key)
+			if err != nil || !st.Mode().IsRegular() {
+				continue // dangling, escaping or a directory: not an object
 			}
+			o = l.object(e.Key, st.Size(), st.ModTime(), sysETag(st))
+		default:
+			continue // FIFOs, devices, sockets
 		}
-		if !l.entry(e) {
-			return "", false, nil
+		seek, ok := l.result(o)
+		if !ok || seek != "" {
+			return seek, ok, nil
 		}
+	}
+	if d := l.pending; d != nil {
+		l.pending = nil
+		l.result(l.object(d.Key, 0, d.ModTime, ""))
 	}
 	return "", false, nil
 }
 
-// entry handles one key that is a result candidate; false when full.
-func (l *lister) entry(e vfs.Entry) bool {
-	switch {
-	case e.Mode.IsDir():
-		e := e
-		l.pending = &e
-		return true
-	case e.Mode.IsRegular():
-		return l.addObject(l.object(e.Key, e.Size, e.ModTime, e.ETag))
-	case e.Mode&fs.ModeSymlink != 0:
-		st, err := fs.Stat(l.fsys.WithContext(l.ctx), e.Key)
-		if err != nil || !st.Mode().IsRegular() {
-			return true // dangling, escaping or a directory: not an object
+// result adds a visible key, rolled up into a common prefix when the
+// delimiter follows the prefix in it. It returns the key to seek to past
+// that common prefix's subtree (or ""), and false when the page is full.
+func (l *lister) result(o object) (seek string, ok bool) {
+	if d := l.q.delimiter; d != "" {
+		if i := strings.Index(o.Key[len(l.q.prefix):], d); i >= 0 {
+			cp := o.Key[:len(l.q.prefix)+i+len(d)]
+			if cp > l.q.marker && !l.addPrefix(cp) {
+				return "", false
+			}
+			return cp + "\xff", true
 		}
-		return l.addObject(l.object(e.Key, st.Size(), st.ModTime(), sysETag(st)))
 	}
-	return true // FIFOs, devices, sockets
-}
-
-// flushPending decides on the pending directory now that the next key is
-// known ("" at the end): it is an empty-directory marker object unless
-// that key is under it.
-func (l *lister) flushPending(nextKey string) bool {
-	d := l.pending
-	l.pending = nil
-	if nextKey != "" && strings.HasPrefix(nextKey, d.Key) {
-		return true
-	}
-	return l.addObject(l.object(d.Key, 0, d.ModTime, ""))
+	return "", l.addObject(o)
 }
 
 func (l *lister) object(key string, size int64, mtime time.Time, contentID string) object {

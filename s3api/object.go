@@ -414,8 +414,12 @@ func isWriteError(err error) bool {
 }
 
 func attributes(w http.ResponseWriter, r *http.Request, m meta) {
+	if len(r.Header.Values("X-Amz-Object-Attributes")) == 0 {
+		writeError(w, r, errorf(http.StatusBadRequest, "InvalidArgument", "The x-amz-object-attributes header specifying the attributes to be retrieved is either missing or empty"), "")
+		return
+	}
 	res := objectAttributes{}
-	for _, a := range strings.Split(r.Header.Get("X-Amz-Object-Attributes"), ",") {
+	for _, a := range strings.Split(strings.Join(r.Header.Values("X-Amz-Object-Attributes"), ","), ",") {
 		switch strings.TrimSpace(a) {
 		case "ETag":
 			res.ETag = strings.Trim(m.etag, `"`)
