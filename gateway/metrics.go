@@ -1,7 +1,6 @@
 package gateway
 
 import (
-	"encoding/base64"
 	"log/slog"
 	"net/http"
 	"strconv"
@@ -161,11 +160,26 @@ func instrument(frontend string, h http.Handler, m *Metrics, log *slog.Logger) h
 	})
 }
 
-// claimedUser returns the user a request names, without checking it.
+// claimedUser returns the user a request names, without checking it, or "-".
 func claimedUser(r *http.Request) string {
-	if u, _, ok := r.BasicAuth(); ok {
+	if u := basicClaim(r); u != "" {
 		return u
 	}
+	if k := s3Claim(r); k != "" {
+		return k
+	}
+	return "-"
+}
+
+// basicClaim is the user name of HTTP Basic credentials.
+func basicClaim(r *http.Request) string {
+	u, _, _ := r.BasicAuth()
+	return u
+}
+
+// s3Claim is the access key id of a SigV4 request, from the header or a
+// presigned URL.
+func s3Claim(r *http.Request) string {
 	auth := r.Header.Get("Authorization")
 	if strings.HasPrefix(auth, "AWS4-HMAC-SHA256") {
 		if _, cred, ok := strings.Cut(auth, "Credential="); ok {
@@ -177,10 +191,5 @@ func claimedUser(r *http.Request) string {
 		key, _, _ := strings.Cut(cred, "/")
 		return key
 	}
-	if c, err := r.Cookie("plakar_gw_user"); err == nil {
-		if b, err := base64.RawURLEncoding.DecodeString(c.Value); err == nil {
-			return string(b)
-		}
-	}
-	return "-"
+	return ""
 }

@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"strings"
+	"sync"
 	"time"
 
 	"golang.org/x/crypto/bcrypt"
@@ -98,13 +99,17 @@ func Serve(ctx context.Context, c *Config, o ServeOptions, log *slog.Logger) err
 	}
 	reqLog := log.With("log", "access")
 	if l.S3.Enabled {
-		h := s3api.New(cat, s3api.Options{Credentials: auth.s3, Anonymous: c.Anonymous, Region: l.S3.Region})
+		h := auth.perUser(s3Claim, auth.s3Keys, func(acc Access, keys []string) http.Handler {
+			return s3api.New(cat.Restrict(acc), s3api.Options{Credentials: pick(auth.s3, keys), Anonymous: c.Anonymous, Region: l.S3.Region})
+		})
 		if err := add("s3", l.S3, instrument("s3", h, metrics, reqLog)); err != nil {
 			return err
 		}
 	}
 	if l.WebDAV.Enabled {
-		h := dav.New(cat, dav.Options{Users: auth.dav, Anonymous: c.Anonymous})
+		h := auth.perUser(basicClaim, auth.davUsers, func(acc Access, users []string) http.Handler {
+			return dav.New(cat.Restrict(acc), dav.Options{Users: pick(auth.dav, users), Anonymous: c.Anonymous})
+		})
 		if err := add("webdav", l.WebDAV, instrument("webdav", h, metrics, reqLog)); err != nil {
 			return err
 		}
@@ -173,12 +178,17 @@ func Serve(ctx context.Context, c *Config, o ServeOptions, log *slog.Logger) err
 		<-deadline.Done()
 		stopJobs()
 	}()
+	// All listeners close at once; each then waits for its own requests.
+	var wg sync.WaitGroup
 	for _, s := range servers {
-		if e := s.srv.Shutdown(deadline); e != nil {
-			log.Warn("requests cut at the shutdown deadline", "frontend", s.name)
-			s.srv.Close()
-		}
+		wg.Go(func() {
+			if e := s.srv.Shutdown(deadline); e != nil {
+				log.Warn("requests cut at the shutdown deadline", "frontend", s.name)
+				s.srv.Close()
+			}
+		})
 	}
+	wg.Wait()
 	jobs.Wait()
 	return err
 }
@@ -194,15 +204,58 @@ func hasSchedules(c *Config) bool {
 
 // auth is the credential tables of the frontends.
 type auth struct {
-	s3     map[string]string // access key id -> secret
-	dav    map[string][]byte // user -> bcrypt hash
-	access map[string]Access // access key id or user name -> what it may read
+	s3       map[string]string // access key id -> secret
+	dav      map[string][]byte // user -> bcrypt hash
+	s3Keys   map[string]Access // access key id -> what it may read
+	davUsers map[string]Access // user name -> what it may read
+}
+
+// perUser routes each request to a frontend instance that knows only the
+// snapshots the claimed identity may read and only that identity's
+// credentials: the frontend then verifies the claim, and a request that
+// claims one user but proves another fails. Unrestricted identities, and
+// requests that claim none or an unknown one, share one instance holding
+// every credential (which answers unknown keys and bad secrets as the
+// protocol says). Frontends cache listings per instance, so one user's
+// view never leaks into another's.
+func (a *auth) perUser(claim func(*http.Request) string, ids map[string]Access, mk func(Access, []string) http.Handler) http.Handler {
+	var all []string
+	for id := range ids {
+		all = append(all, id)
+	}
+	shared := mk(Access{}, all)
+	own := map[string]http.Handler{}
+	for id, acc := range ids {
+		if !acc.All() {
+			own[id] = mk(acc, []string{id})
+		}
+	}
+	if len(own) == 0 {
+		return shared
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if h, ok := own[claim(r)]; ok {
+			h.ServeHTTP(w, r)
+			return
+		}
+		shared.ServeHTTP(w, r)
+	})
+}
+
+func pick[V any](m map[string]V, keys []string) map[string]V {
+	out := make(map[string]V, len(keys))
+	for _, k := range keys {
+		if v, ok := m[k]; ok {
+			out[k] = v
+		}
+	}
+	return out
 }
 
 // buildAuth merges the configured users with the flag/environment key
 // pair (an unrestricted user) and the --user NAME:HASH WebDAV users.
 func buildAuth(c *Config, o ServeOptions) (*auth, error) {
-	a := &auth{s3: map[string]string{}, dav: map[string][]byte{}, access: map[string]Access{}}
+	a := &auth{s3: map[string]string{}, dav: map[string][]byte{}, s3Keys: map[string]Access{}, davUsers: map[string]Access{}}
 	for _, u := range c.Users {
 		acc := Access{Jobs: u.Jobs, Snapshots: u.Snapshots}
 		if u.AccessKeyID != "" {
@@ -215,11 +268,11 @@ func buildAuth(c *Config, o ServeOptions) (*auth, error) {
 				secret = s
 			}
 			a.s3[u.AccessKeyID] = secret
-			a.access[u.AccessKeyID] = acc
+			a.s3Keys[u.AccessKeyID] = acc
 		}
 		if u.PasswordHash != "" {
 			a.dav[u.Name] = []byte(u.PasswordHash)
-			a.access[u.Name] = acc
+			a.davUsers[u.Name] = acc
 		}
 	}
 	if (o.AccessKeyID == "") != (o.SecretAccessKey == "") {
@@ -230,6 +283,11 @@ func buildAuth(c *Config, o ServeOptions) (*auth, error) {
 			return nil, fmt.Errorf("access key id %s is also a configured user's", o.AccessKeyID)
 		}
 		a.s3[o.AccessKeyID] = o.SecretAccessKey
+		a.s3Keys[o.AccessKeyID] = Access{}
+		if _, dup := a.dav[o.AccessKeyID]; dup {
+			return nil, fmt.Errorf("access key id %s is also a configured user's name", o.AccessKeyID)
+		}
+		a.davUsers[o.AccessKeyID] = Access{}
 		// Hashed here so that the WebDAV side keeps only hashes in memory.
 		h, err := bcrypt.GenerateFromPassword([]byte(o.SecretAccessKey), bcrypt.DefaultCost)
 		if err != nil {
@@ -245,7 +303,11 @@ func buildAuth(c *Config, o ServeOptions) (*auth, error) {
 		if _, err := bcrypt.Cost([]byte(hash)); err != nil {
 			return nil, fmt.Errorf("user %s: not a bcrypt hash: %w", name, err)
 		}
+		if _, dup := a.dav[name]; dup {
+			return nil, fmt.Errorf("user %s: defined twice", name)
+		}
 		a.dav[name] = []byte(hash)
+		a.davUsers[name] = Access{}
 	}
 	return a, nil
 }
