@@ -332,4 +332,3 @@ func dirHash(t testing.TB, root string) string {
 	}
 	return string(b.Bytes())
 }
-

@@ -243,4 +243,3 @@ func TestLog(t *testing.T) {
 		}
 	}
 }
-
