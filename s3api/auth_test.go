@@ -190,7 +190,10 @@ func TestWritesRefused(t *testing.T) {
 			_, err := c.AbortMultipartUpload(bg, &s3.AbortMultipartUploadInput{Bucket: b, Key: k, UploadId: aws.String("u")})
 			return err
 		},
-		"CreateBucket": func() error { _, err := c.CreateBucket(bg, &s3.CreateBucketInput{Bucket: aws.String("new-bucket")}); return err },
+		"CreateBucket": func() error {
+			_, err := c.CreateBucket(bg, &s3.CreateBucketInput{Bucket: aws.String("new-bucket")})
+			return err
+		},
 		"DeleteBucket": func() error { _, err := c.DeleteBucket(bg, &s3.DeleteBucketInput{Bucket: b}); return err },
 		"PutObjectAcl": func() error {
 			_, err := c.PutObjectAcl(bg, &s3.PutObjectAclInput{Bucket: b, Key: k, ACL: types.ObjectCannedACLPublicRead})
