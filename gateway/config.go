@@ -111,10 +111,13 @@ type UserConfig struct {
 // JobConfig is one ingest job.
 type JobConfig struct {
 	Name string `mapstructure:"name"`
-	// Importer is the importer type ("fs" today); Source is what it reads.
-	Importer string   `mapstructure:"importer"`
-	Source   string   `mapstructure:"source"`
-	Tags     []string `mapstructure:"tags"`
+	// Importer is the importer type; empty picks it from Source's URL
+	// scheme (a plain path is fs). Source is what it reads; Options are
+	// the importer's own settings.
+	Importer string            `mapstructure:"importer"`
+	Source   string            `mapstructure:"source"`
+	Options  map[string]string `mapstructure:"options"`
+	Tags     []string          `mapstructure:"tags"`
 	// Schedule is an interval ("30m", "@every 1h"), a cron expression
 	// ("0 3 * * *") or a descriptor ("@daily"); empty runs only on demand.
 	Schedule string `mapstructure:"schedule"`
@@ -396,7 +399,7 @@ func (c *Config) validateJobs() error {
 		}
 		names[j.Name] = true
 		if j.Importer == "" {
-			c.Jobs[i].Importer = "fs"
+			c.Jobs[i].Importer = ImporterFor(j.Source)
 		} else if _, ok := importerFactories[j.Importer]; !ok {
 			return fmt.Errorf("%s.importer: unknown importer %q (known: %v)", at, j.Importer, ImporterTypes())
 		}

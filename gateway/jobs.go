@@ -99,7 +99,7 @@ func (j *Jobs) run(ctx context.Context, job JobConfig, p *engine.Progress) (*sna
 		}
 		key = k
 	}
-	imp, err := NewImporter(ctx, job.Importer, job.Source)
+	imp, err := NewImporter(ctx, job.Importer, job.Source, job.Options)
 	if err != nil {
 		return nil, nil, err
 	}

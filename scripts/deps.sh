@@ -7,6 +7,7 @@ pkgs=(
 	litmus   # WebDAV conformance (scripts/it/dav.sh)
 	rclone   # WebDAV client copy (scripts/it/dav.sh)
 	fuse3    # fusermount3 for the FUSE mount tests (mount/)
+	vsftpd   # a real FTP server for the FTP importer tests (scripts/it/importers.sh)
 )
 missing=()
 for p in "${pkgs[@]}"; do
@@ -20,5 +21,18 @@ if [ "$(id -u)" != 0 ]; then
 	sudo="sudo"
 fi
 echo "installing: ${missing[*]}"
+# Servers (vsftpd) must not start on their public ports when installed: the
+# tests start their own on 127.0.0.1. policy-rc.d tells Debian's maintainer
+# scripts not to start services.
+policy=/usr/sbin/policy-rc.d
+own_policy=""
+if [ ! -e "$policy" ]; then
+	printf '#!/bin/sh\nexit 101\n' | $sudo tee "$policy" >/dev/null
+	$sudo chmod +x "$policy"
+	own_policy=1
+fi
 $sudo apt-get update -qq
 DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+if [ -n "$own_policy" ]; then
+	$sudo rm -f "$policy"
+fi

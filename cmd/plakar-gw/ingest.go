@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -15,6 +16,7 @@ type ingestFlags struct {
 	job     string
 	tags    []string
 	signKey string
+	options []string
 }
 
 func newIngestCmd(a *app) *cobra.Command {
@@ -51,6 +53,7 @@ $PLAKAR_GW_SIGNING_PASSPHRASE).`,
 	}
 	cmd.Flags().StringVar(&f.job, "job", "", "job `NAME`; NAME-latest then names the newest snapshot of the job")
 	cmd.Flags().StringArrayVar(&f.tags, "tag", nil, "add a tag `T` (repeatable)")
+	cmd.Flags().StringArrayVarP(&f.options, "option", "o", nil, "importer option `KEY=VALUE` (repeatable; see the importer's documentation)")
 	cmd.Flags().StringVar(&f.signKey, "sign-key", "", "sign the snapshot with the private key `FILE` (env PLAKAR_GW_SIGNING_KEY)")
 	return cmd
 }
@@ -66,7 +69,15 @@ func (a *app) ingest(cmd *cobra.Command, src string, f ingestFlags) error {
 		return err
 	}
 	defer r.Close()
-	imp, err := gateway.NewImporter(ctx, "fs", src)
+	opts := map[string]string{}
+	for _, o := range f.options {
+		k, v, ok := strings.Cut(o, "=")
+		if !ok || k == "" {
+			return usageError(fmt.Errorf("--option %q: want KEY=VALUE", o))
+		}
+		opts[k] = v
+	}
+	imp, err := gateway.NewImporter(ctx, "", src, opts)
 	if err != nil {
 		return err
 	}
@@ -93,8 +104,8 @@ func (a *app) runJob(cmd *cobra.Command, f ingestFlags) error {
 	if f.job == "" {
 		return usageError(errors.New("give a PATH to ingest, or --job NAME to run a job of the config"))
 	}
-	if len(f.tags) > 0 || f.signKey != "" {
-		return usageError(errors.New("--tag and --sign-key apply to ingest PATH; a configured job uses its own"))
+	if len(f.tags) > 0 || f.signKey != "" || len(f.options) > 0 {
+		return usageError(errors.New("--tag, --option and --sign-key apply to ingest PATH; a configured job uses its own"))
 	}
 	c, err := a.config()
 	if err != nil {
