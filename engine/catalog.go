@@ -2,6 +2,7 @@ package engine
 
 import (
 	"context"
+	"time"
 
 	"github.com/plakar-gw/plakar-gw/engine/snapshot"
 	"github.com/plakar-gw/plakar-gw/engine/vfs"
@@ -31,7 +32,9 @@ func (r *Repository) Snapshots(ctx context.Context) ([]vfs.SnapshotInfo, error) 
 func info(s *snapshot.Snapshot, sigs []SigStatus) vfs.SnapshotInfo {
 	h := s.Header
 	return vfs.SnapshotInfo{ID: s.ID.String(), Time: h.Time, Job: h.Job, Tags: h.Tags, Hostname: h.Hostname,
-		Importer: h.Importer, Origin: h.Origin, Summary: h.Summary, Signed: StatusText(sigs)}
+		Importer: h.Importer, Origin: h.Origin, Summary: h.Summary, Signed: StatusText(sigs), Complete: h.Complete,
+		Ingest: vfs.IngestStats{StoredAdded: h.Stats.StoredAdded, BlobsAdded: h.Stats.BlobsAdded,
+			Duration: time.Duration(h.Stats.Duration * float64(time.Second))}}
 }
 
 // OpenSnapshot opens a snapshot by id, unique prefix or alias.

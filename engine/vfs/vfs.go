@@ -40,6 +40,15 @@ type SnapshotInfo struct {
 	Origin   string
 	Summary  Summary // of the root, subtree totals included
 	Signed   string  // signature status for humans: "unsigned", "signed by KEYID", "invalid"
+	Complete bool    // false when some paths could not be read at ingest
+	Ingest   IngestStats
+}
+
+// IngestStats say what making the snapshot cost.
+type IngestStats struct {
+	StoredAdded uint64        // new bytes written to the repository (after dedup and compression)
+	BlobsAdded  uint64        // new chunks and trees stored
+	Duration    time.Duration // wall time of the ingest
 }
 
 // ShortID is the 12-hex prefix used in bucket and folder names.
