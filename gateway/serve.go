@@ -16,7 +16,9 @@ import (
 
 	"github.com/plakar-gw/plakar-gw/dav"
 	"github.com/plakar-gw/plakar-gw/engine"
+	"github.com/plakar-gw/plakar-gw/engine/vfs"
 	"github.com/plakar-gw/plakar-gw/s3api"
+	"github.com/plakar-gw/plakar-gw/webui"
 )
 
 // ServeOptions are what the serve command adds to the configuration: a
@@ -51,9 +53,6 @@ func Serve(ctx context.Context, c *Config, o ServeOptions, log *slog.Logger) err
 	l := c.Listeners
 	if !l.S3.Enabled && !l.WebDAV.Enabled && !l.UI.Enabled && !l.Metrics.Enabled && !hasSchedules(c) {
 		return errors.New("nothing to serve: give --s3 ADDR and/or --webdav ADDR, or enable listeners in the config")
-	}
-	if l.UI.Enabled {
-		return errors.New("listeners.ui: the web UI is not built yet; disable it")
 	}
 	auth, err := buildAuth(c, o)
 	if err != nil {
@@ -111,6 +110,14 @@ func Serve(ctx context.Context, c *Config, o ServeOptions, log *slog.Logger) err
 			return dav.New(cat.Restrict(acc), dav.Options{Users: pick(auth.dav, users), Anonymous: c.Anonymous})
 		})
 		if err := add("webdav", l.WebDAV, instrument("webdav", h, metrics, reqLog)); err != nil {
+			return err
+		}
+	}
+	if l.UI.Enabled {
+		h := webui.New(cat, webui.Options{Users: auth.dav, Anonymous: c.Anonymous, Secure: l.UI.TLSCert != "",
+			CatalogFor: func(user string) vfs.Catalog { return cat.Restrict(auth.davUsers[user]) },
+			Logger:     log.With("frontend", "ui")})
+		if err := add("ui", l.UI, instrument("ui", h, metrics, reqLog)); err != nil {
 			return err
 		}
 	}
@@ -339,6 +346,9 @@ func PrintURLs(w io.Writer, c *Config, o ServeOptions, addrs map[string]string) 
 		if o.AccessKeyID != "" {
 			fmt.Fprintf(w, "  login:  user %s, password %s\n", o.AccessKeyID, secret)
 		}
+	}
+	if a := addrs["ui"]; a != "" {
+		fmt.Fprintf(w, "Web UI:   %s://%s/\n", scheme(c.Listeners.UI), a)
 	}
 	if a := addrs["metrics"]; a != "" {
 		fmt.Fprintf(w, "Metrics:  %s://%s/metrics  (health: /healthz, /readyz)\n", scheme(c.Listeners.Metrics), a)

@@ -10,11 +10,11 @@ import (
 
 func newServeCmd(a *app) *cobra.Command {
 	var o gateway.ServeOptions
-	var s3Addr, davAddr, metricsAddr, region, tlsCert, tlsKey, secretFile string
+	var s3Addr, davAddr, uiAddr, metricsAddr, region, tlsCert, tlsKey, secretFile string
 	var anonymous bool
 	cmd := &cobra.Command{
 		Use:   "serve",
-		Short: "Serve every snapshot read-only (S3, WebDAV, metrics) and run scheduled jobs",
+		Short: "Serve every snapshot read-only (S3, WebDAV, web UI, metrics) and run scheduled jobs",
 		Long: `Serve every snapshot of the repository read-only, and run the jobs of the
 config on their schedules, until interrupted (SIGINT or SIGTERM: requests in
 flight get shutdown_timeout to finish; a job still running after that is
@@ -24,7 +24,8 @@ Listeners come from the config (listeners.s3, listeners.webdav,
 listeners.metrics) or from flags: --s3 ADDR serves the S3 API, where each
 snapshot is a bucket named snap-<12 hex> and each job has an alias bucket
 JOB-latest; --webdav ADDR serves a WebDAV tree with the same names as
-top-level folders; --metrics ADDR serves /metrics (Prometheus), /healthz
+top-level folders; --ui ADDR serves the web UI (log in with a user's name
+and password); --metrics ADDR serves /metrics (Prometheus), /healthz
 and /readyz. Addresses are host:port; keep 127.0.0.1 unless the gateway
 must be reached from elsewhere.
 
@@ -60,6 +61,7 @@ served.`,
 			}
 			set(&c.Listeners.S3, s3Addr)
 			set(&c.Listeners.WebDAV, davAddr)
+			set(&c.Listeners.UI, uiAddr)
 			set(&c.Listeners.Metrics, metricsAddr)
 			if region != "" {
 				c.Listeners.S3.Region = region
@@ -89,6 +91,7 @@ served.`,
 	f := cmd.Flags()
 	f.StringVar(&s3Addr, "s3", "", "serve the S3 API on `ADDR` (host:port; listeners.s3)")
 	f.StringVar(&davAddr, "webdav", "", "serve WebDAV on `ADDR` (host:port; listeners.webdav)")
+	f.StringVar(&uiAddr, "ui", "", "serve the web UI on `ADDR` (host:port; listeners.ui)")
 	f.StringVar(&metricsAddr, "metrics", "", "serve /metrics, /healthz and /readyz on `ADDR` (listeners.metrics)")
 	f.StringVar(&o.AccessKeyID, "access-key-id", "", "access key `ID` (env PLAKAR_GW_ACCESS_KEY_ID)")
 	f.StringVar(&secretFile, "secret-access-key-file", "", "read the secret access key from `FILE` (env PLAKAR_GW_SECRET_ACCESS_KEY holds the secret itself)")
