@@ -8,6 +8,7 @@ pkgs=(
 	rclone   # WebDAV client copy (scripts/it/dav.sh)
 	fuse3    # fusermount3 for the FUSE mount tests (mount/)
 	vsftpd   # a real FTP server for the FTP importer tests (scripts/it/importers.sh)
+	chromium # headless browser for the web UI end-to-end tests (webui/)
 )
 missing=()
 for p in "${pkgs[@]}"; do
