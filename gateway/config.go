@@ -54,9 +54,23 @@ type Config struct {
 
 // RepositoryConfig says where the repository is and how to open it.
 type RepositoryConfig struct {
-	Path           string `mapstructure:"path"`
-	PassphraseFile string `mapstructure:"passphrase_file"`
-	CacheDir       string `mapstructure:"cache_dir"`
+	// Path is a folder, or s3://bucket/prefix for object storage.
+	Path           string   `mapstructure:"path"`
+	PassphraseFile string   `mapstructure:"passphrase_file"`
+	CacheDir       string   `mapstructure:"cache_dir"`
+	S3             S3Config `mapstructure:"s3"`
+}
+
+// S3Config reaches a repository on S3-compatible object storage.
+type S3Config struct {
+	Endpoint  string `mapstructure:"endpoint"` // empty: AWS
+	Region    string `mapstructure:"region"`
+	PathStyle bool   `mapstructure:"path_style"`
+	// Credentials: a key pair (the secret from a file), a shared profile,
+	// or else the SDK's default chain (AWS_* environment, instance role).
+	AccessKeyID         string `mapstructure:"access_key_id"`
+	SecretAccessKeyFile string `mapstructure:"secret_access_key_file"`
+	Profile             string `mapstructure:"profile"`
 }
 
 // LogConfig selects the log format.
@@ -144,6 +158,12 @@ var keys = []key{
 	{"repository.path", []string{EnvPrefix + "REPO", EnvPrefix + "REPOSITORY_PATH"}, defaultRepo},
 	{"repository.passphrase_file", []string{EnvPrefix + "PASSPHRASE_FILE"}, nil},
 	{"repository.cache_dir", []string{EnvPrefix + "CACHE_DIR"}, nil},
+	{"repository.s3.endpoint", []string{EnvPrefix + "REPO_S3_ENDPOINT"}, nil},
+	{"repository.s3.region", []string{EnvPrefix + "REPO_S3_REGION"}, nil},
+	{"repository.s3.path_style", []string{EnvPrefix + "REPO_S3_PATH_STYLE"}, func() string { return "false" }},
+	{"repository.s3.access_key_id", []string{EnvPrefix + "REPO_S3_ACCESS_KEY_ID"}, nil},
+	{"repository.s3.secret_access_key_file", []string{EnvPrefix + "REPO_S3_SECRET_ACCESS_KEY_FILE"}, nil},
+	{"repository.s3.profile", []string{EnvPrefix + "REPO_S3_PROFILE"}, nil},
 	{"log.format", []string{EnvPrefix + "LOG_FORMAT"}, func() string { return "text" }},
 	{"signing.key", []string{EnvPrefix + "SIGNING_KEY"}, nil},
 	{"signing.trusted_keys", []string{EnvPrefix + "SIGNING_TRUSTED_KEYS"}, nil},

@@ -7,16 +7,21 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/plakar-gw/plakar-gw/engine"
 	"github.com/plakar-gw/plakar-gw/engine/storage"
 	fsstore "github.com/plakar-gw/plakar-gw/engine/storage/fs"
+	s3store "github.com/plakar-gw/plakar-gw/engine/storage/s3"
 )
 
 // openStore opens the repository's store. Unless create is set, a missing
 // folder is reported as "no repository" instead of being created.
 func openStore(ctx context.Context, c *Config, create bool) (storage.Store, error) {
 	path := c.Repository.Path
+	if strings.HasPrefix(path, "s3://") {
+		return openS3(ctx, c)
+	}
 	if !create {
 		st, err := os.Stat(path)
 		if errors.Is(err, fs.ErrNotExist) {
@@ -36,6 +41,28 @@ func openStore(ctx context.Context, c *Config, create bool) (storage.Store, erro
 		}
 	}
 	return fsstore.New(ctx, fsstore.Config{Path: path})
+}
+
+// openS3 opens a repository on object storage. The secret comes from
+// repository.s3.secret_access_key_file or $PLAKAR_GW_REPO_S3_SECRET_ACCESS_KEY.
+func openS3(ctx context.Context, c *Config) (storage.Store, error) {
+	bucket, prefix, err := s3store.ParseURL(c.Repository.Path)
+	if err != nil {
+		return nil, fmt.Errorf("repository.path: %w", err)
+	}
+	sc := c.Repository.S3
+	cfg := s3store.Config{Bucket: bucket, Prefix: prefix, Endpoint: sc.Endpoint, Region: sc.Region,
+		PathStyle: sc.PathStyle, AccessKeyID: sc.AccessKeyID, Profile: sc.Profile}
+	if sc.AccessKeyID != "" {
+		if sc.SecretAccessKeyFile != "" {
+			if cfg.SecretAccessKey, err = ReadSecretFile(sc.SecretAccessKeyFile); err != nil {
+				return nil, fmt.Errorf("repository.s3.secret_access_key_file: %w", err)
+			}
+		} else if cfg.SecretAccessKey = os.Getenv(EnvPrefix + "REPO_S3_SECRET_ACCESS_KEY"); cfg.SecretAccessKey == "" {
+			return nil, errors.New("repository.s3.access_key_id is set: give its secret in repository.s3.secret_access_key_file or " + EnvPrefix + "REPO_S3_SECRET_ACCESS_KEY")
+		}
+	}
+	return s3store.New(ctx, cfg)
 }
 
 // InitRepository creates a repository at the configured path, asking for
