@@ -1,8 +1,14 @@
 package webui
 
 import (
+	"context"
+	"embed"
+	"errors"
+	"html/template"
+	"io/fs"
 	"log/slog"
 	"net/http"
+	"time"
 
 	"github.com/plakar-gw/plakar-gw/engine/vfs"
 )
@@ -20,11 +26,100 @@ type Options struct {
 	Secure bool
 	// Logger receives errors; nil logs nothing.
 	Logger *slog.Logger
+	// SessionTTL is how long a login lasts without use; default 12 hours.
+	SessionTTL time.Duration
+	// PageSize is how many entries a directory page shows; default 1000.
+	PageSize int
+}
+
+//go:embed templates/*.html
+var templateFS embed.FS
+
+//go:embed static
+var staticFS embed.FS
+
+type server struct {
+	cat      vfs.Catalog
+	o        Options
+	log      *slog.Logger
+	auth     *authenticator
+	sessions *sessions
+	pages    map[string]*template.Template
 }
 
 // New returns the web UI over cat.
 func New(cat vfs.Catalog, o Options) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		http.Error(w, "the web UI is not built yet", http.StatusNotImplemented)
+	if o.SessionTTL <= 0 {
+		o.SessionTTL = 12 * time.Hour
+	}
+	if o.PageSize <= 0 {
+		o.PageSize = 1000
+	}
+	log := o.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	s := &server{
+		cat:      cat,
+		o:        o,
+		log:      log,
+		auth:     newAuthenticator(o.Users),
+		sessions: newSessions(o.SessionTTL),
+		pages:    parsePages(),
+	}
+	static, _ := fs.Sub(staticFS, "static")
+	mux := http.NewServeMux()
+	mux.Handle("GET /static/", http.StripPrefix("/static/", http.FileServerFS(static)))
+	mux.HandleFunc("GET /login", s.loginPage)
+	mux.HandleFunc("POST /login", s.login)
+	mux.HandleFunc("POST /logout", s.logout)
+	mux.HandleFunc("GET /{$}", s.snapshotsPage)
+	mux.HandleFunc("GET /s/{snap}", func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, snapURL("s", r.PathValue("snap"), "."), http.StatusMovedPermanently)
 	})
+	mux.HandleFunc("GET /s/{snap}/{path...}", s.browse)
+	mux.HandleFunc("GET /raw/{snap}/{path...}", s.raw)
+	mux.HandleFunc("GET /archive/{snap}/{path...}", s.archiveDir)
+	mux.HandleFunc("GET /select/{snap}/{path...}", s.archiveSelection)
+	mux.HandleFunc("POST /select/{snap}/{path...}", s.archiveSelection)
+	mux.HandleFunc("GET /job/{job}", s.jobPage)
+	mux.HandleFunc("GET /diff", s.diffPage)
+	return s.guard(mux)
+}
+
+// status maps an error of the read interface to an HTTP status, once.
+func status(err error) int {
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return http.StatusNotFound
+	case errors.Is(err, fs.ErrPermission):
+		return http.StatusForbidden
+	case errors.Is(err, fs.ErrInvalid):
+		return http.StatusBadRequest
+	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
+		return http.StatusServiceUnavailable
+	default: // vfs.ErrCorrupt and storage failures
+		return http.StatusInternalServerError
+	}
+}
+
+// fail answers an error with a page; damaged data is logged, since only
+// an operator can act on it.
+func (s *server) fail(w http.ResponseWriter, r *http.Request, err error) {
+	code := status(err)
+	if code >= 500 {
+		s.log.Error("request failed", "path", r.URL.Path, "err", err)
+	}
+	msg := http.StatusText(code)
+	switch {
+	case errors.Is(err, vfs.ErrCorrupt):
+		msg = "the repository data for this item failed its integrity check"
+	case code == http.StatusBadRequest:
+		msg = err.Error()
+	}
+	s.errorPage(w, r, code, msg)
+}
+
+func (s *server) errorPage(w http.ResponseWriter, r *http.Request, code int, msg string) {
+	s.render(w, r, code, "error", map[string]any{"Code": code, "Status": http.StatusText(code), "Message": msg})
 }
