@@ -44,10 +44,18 @@ func buildBinary(t *testing.T) string {
 	return bin
 }
 
-// startServe starts serve and waits for the addresses it prints.
+// startServe starts serve with every listener and waits for the
+// addresses it prints.
 func startServe(t *testing.T, bin string, args ...string) *server {
 	t.Helper()
-	s := &server{cmd: exec.Command(bin, append(args, "serve")...), addrs: map[string]string{}, stderr: &bytes.Buffer{}, done: make(chan error, 1)}
+	return startServeArgs(t, bin, []string{"s3", "webdav", "metrics"}, append(args, "serve")...)
+}
+
+// startServeArgs runs bin with args and waits until it printed the
+// address of every listener in want.
+func startServeArgs(t *testing.T, bin string, want []string, args ...string) *server {
+	t.Helper()
+	s := &server{cmd: exec.Command(bin, args...), addrs: map[string]string{}, stderr: &bytes.Buffer{}, done: make(chan error, 1)}
 	s.cmd.Stderr = s.stderr
 	out, err := s.cmd.StdoutPipe()
 	if err != nil {
@@ -72,7 +80,7 @@ func startServe(t *testing.T, bin string, args ...string) *server {
 	re := regexp.MustCompile(`^(S3 API|WebDAV|Metrics):\s+https?://([^/\s]+)`)
 	names := map[string]string{"S3 API": "s3", "WebDAV": "webdav", "Metrics": "metrics"}
 	deadline := time.After(30 * time.Second)
-	for len(s.addrs) < 3 {
+	for len(s.addrs) < len(want) {
 		select {
 		case l, ok := <-lines:
 			if !ok {

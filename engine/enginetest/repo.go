@@ -7,6 +7,7 @@ import (
 
 	"github.com/plakar-gw/plakar-gw/engine"
 	"github.com/plakar-gw/plakar-gw/engine/snapshot"
+	"github.com/plakar-gw/plakar-gw/engine/storage"
 	fsstore "github.com/plakar-gw/plakar-gw/engine/storage/fs"
 	fsimporter "github.com/plakar-gw/plakar-gw/importers/fs"
 )
@@ -25,18 +26,31 @@ func NewRepo(tb testing.TB) (*engine.Repository, string) {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	if err := engine.Init(ctx, st, []byte(Passphrase)); err != nil {
+	return NewRepoOn(tb, st), root
+}
+
+// NewRepoOn initialises a repository in st (empty) and opens it with a
+// cache of its own; both are closed when the test ends.
+func NewRepoOn(tb testing.TB, st storage.Store) *engine.Repository {
+	tb.Helper()
+	if err := engine.Init(context.Background(), st, []byte(Passphrase)); err != nil {
 		tb.Fatal(err)
 	}
-	r, err := engine.Open(ctx, st, engine.Options{Passphrase: []byte(Passphrase), CacheDir: tb.TempDir()})
+	r := OpenRepo(tb, st)
+	tb.Cleanup(func() { st.Close() })
+	return r
+}
+
+// OpenRepo opens the repository in st with a fresh cache, as another
+// process or gateway would; it is closed when the test ends.
+func OpenRepo(tb testing.TB, st storage.Store) *engine.Repository {
+	tb.Helper()
+	r, err := engine.Open(context.Background(), st, engine.Options{Passphrase: []byte(Passphrase), CacheDir: tb.TempDir()})
 	if err != nil {
 		tb.Fatal(err)
 	}
-	tb.Cleanup(func() {
-		r.Close()
-		st.Close()
-	})
-	return r, root
+	tb.Cleanup(func() { r.Close() })
+	return r
 }
 
 // Ingest ingests the folder src into r with the fs importer and fails the

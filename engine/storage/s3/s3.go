@@ -18,6 +18,7 @@ import (
 	"fmt"
 	"io"
 	"iter"
+	"math"
 	"net/http"
 	"path"
 	"strings"
@@ -139,11 +140,13 @@ func New(ctx context.Context, cfg Config) (*Store, error) {
 
 // key is where an object lives.
 func (s *Store) key(kind storage.Kind, name string) string {
-	if kind == storage.KindPack && len(name) >= 2 {
+	if kind == storage.KindPack && len(name) >= 2 && isHex(name[0]) && isHex(name[1]) {
 		return s.prefix + string(kind) + "/" + name[:2] + "/" + name
 	}
 	return s.prefix + string(kind) + "/" + name
 }
+
+func isHex(c byte) bool { return c >= '0' && c <= '9' || c >= 'a' && c <= 'f' }
 
 func (s *Store) check(ctx context.Context, name string) error {
 	if s.closed.Load() {
@@ -253,9 +256,10 @@ func (s *Store) Get(ctx context.Context, kind storage.Kind, name string, off, le
 	}
 	key := s.key(kind, name)
 	in := &awss3.GetObjectInput{Bucket: &s.bucket, Key: &key}
-	if off > 0 || length > 0 {
+	ranged := off > 0 || length > 0
+	if ranged {
 		rng := fmt.Sprintf("bytes=%d-", off)
-		if length > 0 {
+		if length > 0 && off <= math.MaxInt64-length {
 			rng += fmt.Sprint(off + length - 1)
 		}
 		in.Range = &rng
@@ -273,8 +277,35 @@ func (s *Store) Get(ctx context.Context, kind storage.Kind, name string, off, le
 		}
 		return nil, s.wrap("get", kind, name, err)
 	}
+	if ranged && out.ContentRange == nil {
+		// Some servers answer an unsatisfiable range with the whole
+		// object (RFC 9110 allows ignoring Range): cut it ourselves.
+		return rangeOf(out.Body, off, length), nil
+	}
 	return out.Body, nil
 }
+
+// rangeOf reads [off, off+length) of a whole-object body.
+func rangeOf(body io.ReadCloser, off, length int64) io.ReadCloser {
+	if _, err := io.CopyN(io.Discard, body, off); err != nil {
+		body.Close()
+		if errors.Is(err, io.EOF) {
+			return io.NopCloser(bytes.NewReader(nil))
+		}
+		return io.NopCloser(errReader{err})
+	}
+	if length < 0 {
+		return body
+	}
+	return struct {
+		io.Reader
+		io.Closer
+	}{io.LimitReader(body, length), body}
+}
+
+type errReader struct{ err error }
+
+func (e errReader) Read([]byte) (int, error) { return 0, e.err }
 
 // Stat is a HEAD.
 func (s *Store) Stat(ctx context.Context, kind storage.Kind, name string) (storage.Info, error) {
