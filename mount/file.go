@@ -18,11 +18,11 @@ import (
 // engine's prefetch of the next chunk. The handle keeps no buffer of its
 // own.
 //
-// Reads of one handle are served one at a time. The kernel sends several
-// readahead requests of one file at once; served in parallel they land in
-// different chunks and evict each other from the file's one-chunk cache,
-// which measured as every chunk decrypted twice (half the throughput).
-// Parallel readers open their own handles and stay parallel.
+// Reads of one handle are served one at a time. The kernel sends the
+// readahead requests of one file concurrently (two at a time, measured);
+// served in parallel across a chunk boundary they would evict each other
+// from the file's one-chunk cache and decrypt a chunk twice. Parallel
+// readers open their own handles and stay parallel.
 type handle struct {
 	mu sync.Mutex
 	f  vfs.File
