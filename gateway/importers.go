@@ -4,10 +4,14 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
+	"time"
 
 	"github.com/plakar-gw/plakar-gw/importers"
 	fsimporter "github.com/plakar-gw/plakar-gw/importers/fs"
+	ftpimporter "github.com/plakar-gw/plakar-gw/importers/ftp"
+	s3importer "github.com/plakar-gw/plakar-gw/importers/s3"
 )
 
 // ImporterFactory builds an importer reading location (a path for fs, a
@@ -23,11 +27,126 @@ var importerFactories = map[string]ImporterFactory{
 		}
 		return fsimporter.New(ctx, fsimporter.Config{Root: location})
 	},
+	ftpimporter.Type: newFTPImporter,
+	s3importer.Type:  newS3Importer,
 }
 
 // importerSchemes maps a URL scheme to the importer that reads it; a
 // location without a known scheme is a local path (fs).
-var importerSchemes = map[string]string{}
+var importerSchemes = map[string]string{
+	"ftp":  ftpimporter.Type,
+	"ftps": ftpimporter.Type,
+	"s3":   s3importer.Type,
+}
+
+func newFTPImporter(ctx context.Context, location string, opts map[string]string) (importers.Importer, error) {
+	cfg := ftpimporter.Config{URL: location}
+	o := optionReader{typ: ftpimporter.Type, opts: opts}
+	cfg.PasswordFile = o.str("password_file")
+	cfg.TLS = o.bool("tls")
+	cfg.CAFile = o.str("ca_file")
+	cfg.InsecureSkipVerify = o.bool("insecure_skip_verify")
+	cfg.Concurrency = o.int("concurrency")
+	cfg.Retries = o.int("retries")
+	cfg.Timeout = o.duration("timeout")
+	cfg.NoMDTM = !o.boolDefault("mdtm", true)
+	if err := o.done(); err != nil {
+		return nil, err
+	}
+	return ftpimporter.New(ctx, cfg)
+}
+
+func newS3Importer(ctx context.Context, location string, opts map[string]string) (importers.Importer, error) {
+	cfg := s3importer.Config{URL: location}
+	o := optionReader{typ: s3importer.Type, opts: opts}
+	cfg.Endpoint = o.str("endpoint")
+	cfg.PathStyle = o.bool("path_style")
+	cfg.Region = o.str("region")
+	cfg.Profile = o.str("profile")
+	cfg.Anonymous = o.bool("anonymous")
+	cfg.AccessKeyID = o.str("access_key_id")
+	cfg.SecretAccessKeyFile = o.str("secret_access_key_file")
+	cfg.Concurrency = o.int("concurrency")
+	cfg.Retries = o.int("retries")
+	if err := o.done(); err != nil {
+		return nil, err
+	}
+	return s3importer.New(ctx, cfg)
+}
+
+// optionReader takes typed values out of an importer's options; done
+// reports the first bad value, or an option that nothing took.
+type optionReader struct {
+	typ  string
+	opts map[string]string
+	used []string
+	err  error
+}
+
+func (o *optionReader) str(key string) string {
+	o.used = append(o.used, key)
+	return o.opts[key]
+}
+
+func (o *optionReader) bool(key string) bool { return o.boolDefault(key, false) }
+
+func (o *optionReader) boolDefault(key string, def bool) bool {
+	v, ok := o.opts[key]
+	o.used = append(o.used, key)
+	if !ok {
+		return def
+	}
+	b, err := strconv.ParseBool(v)
+	if err != nil && o.err == nil {
+		o.err = fmt.Errorf("importer %s: option %s=%q: want true or false", o.typ, key, v)
+	}
+	return b
+}
+
+func (o *optionReader) int(key string) int {
+	v, ok := o.opts[key]
+	o.used = append(o.used, key)
+	if !ok {
+		return 0
+	}
+	n, err := strconv.Atoi(v)
+	if (err != nil || n <= 0) && o.err == nil {
+		o.err = fmt.Errorf("importer %s: option %s=%q: want a positive integer", o.typ, key, v)
+	}
+	return n
+}
+
+func (o *optionReader) duration(key string) time.Duration {
+	v, ok := o.opts[key]
+	o.used = append(o.used, key)
+	if !ok {
+		return 0
+	}
+	d, err := time.ParseDuration(v)
+	if (err != nil || d <= 0) && o.err == nil {
+		o.err = fmt.Errorf("importer %s: option %s=%q: want a positive duration such as 30s", o.typ, key, v)
+	}
+	return d
+}
+
+func (o *optionReader) done() error {
+	if o.err != nil {
+		return o.err
+	}
+	var unknown []string
+	for k := range o.opts {
+		if !slices.Contains(o.used, k) {
+			unknown = append(unknown, k)
+		}
+	}
+	if len(unknown) > 0 {
+		slices.Sort(unknown)
+		known := slices.Clone(o.used)
+		slices.Sort(known)
+		return fmt.Errorf("importer %s takes no option %q (known: %s)", o.typ, unknown[0], strings.Join(known, ", "))
+	}
+	return nil
+}
 
 func noOptions(typ string, opts map[string]string) error {
 	for k := range opts {

@@ -24,14 +24,64 @@ func newIngestCmd(a *app) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "ingest [--job NAME] [--tag T]... PATH | ingest --job NAME",
 		Short: "Back up a local folder (or run a configured job) into a new snapshot",
-		Long: `Read the folder PATH into a new snapshot. Without PATH, run the job NAME of
-the config once (its importer, source, tags, signing key and retention
-policy), as serve does on the job's schedule.
+		Long: `Read the folder PATH, or the FTP or S3 location URL, into a new snapshot.
+Without PATH, run the job NAME of the config once (its importer, source,
+options, tags, signing key and retention policy), as serve does on the
+job's schedule.
 
 ` + "`" + `ingest PATH` + "`" + ` reads a folder. Unchanged files (same size and
-mtime as in the previous snapshot of the same folder and job) are not read
+mtime as in the previous snapshot of the same source and job) are not read
 again. Paths that cannot be read are recorded in the snapshot (see the
 errors command) and the ingest goes on; it then exits with code 3.
+
+Sources (the importer is chosen by the URL scheme; -o KEY=VALUE sets its
+options, and an option it does not know is an error):
+
+  PATH                         a local folder (importer fs, no options)
+  ftp://[USER[:PASS]@]HOST[:PORT]/DIR
+  ftps://[USER[:PASS]@]HOST[:PORT]/DIR
+                               an FTP server (explicit TLS for ftps://).
+                               Without USER, anonymous. The password comes
+                               from password_file, else the URL, else
+                               $PLAKAR_GW_FTP_PASSWORD; it is never logged
+                               nor stored (the snapshot's origin is the URL
+                               without it). Listings use MLSD when the server
+                               offers it, else LIST (Unix or DOS format) with
+                               MDTM for exact file times; symlinks are kept
+                               as links. FTP carries no owners, hardlinks,
+                               xattrs or special files.
+      password_file=FILE       first line of FILE is the password
+      tls=true                 explicit FTPS (AUTH TLS) on an ftp:// URL
+      ca_file=PEM              trust these CA certificates (FTPS)
+      insecure_skip_verify=true  do not check the server's certificate (FTPS)
+      concurrency=N            connections at once (default 4)
+      timeout=DURATION         dial and idle timeout of every transfer (default 30s)
+      retries=N                redials of a dropped connection, with backoff,
+                               before a file becomes a per-path error (default 3)
+      mdtm=false               keep LIST's minute-precision times (faster)
+  s3://BUCKET[/PREFIX]         the objects of a bucket, below PREFIX/. Keys
+                               become paths, "/" separates directories, a key
+                               ending in "/" is an (empty) directory; size,
+                               LastModified (mtime) and ETag (xattr
+                               user.s3.etag) are kept. A key that is not a
+                               valid path ("..", "a//b", NUL) is a per-path
+                               error quoting the key. Credentials: options,
+                               else $AWS_ACCESS_KEY_ID/$AWS_SECRET_ACCESS_KEY,
+                               else the shared config/credentials files
+                               ($AWS_PROFILE or profile=), else instance roles.
+      endpoint=URL             an S3-compatible server (MinIO, Ceph, SeaweedFS...)
+      path_style=true          bucket in the path, not the host name
+      region=REGION            default from the environment, else us-east-1
+      profile=NAME             shared config profile
+      anonymous=true           unsigned requests (public buckets)
+      access_key_id=ID         with secret_access_key_file=FILE
+      concurrency=N            objects read at once (default 8)
+      retries=N                retries of throttling (503 SlowDown), 5xx and
+                               dropped connections, with backoff (default 4)
+
+A source that cannot be listed at all (server gone, wrong password, no
+such bucket) fails the ingest and writes no snapshot; a file that still
+fails after its retries is a per-path error (exit code 3).
 
 On a terminal a progress line is shown; otherwise a log line every 10 s.
 At the end one line is printed:
@@ -42,6 +92,8 @@ $PLAKAR_GW_SIGNING_PASSPHRASE).`,
 		Example: `  plakar-gw ingest ~/Documents
   plakar-gw ingest --job web --tag daily --tag prod /srv/www
   plakar-gw ingest --json /etc | jq -r .id
+  plakar-gw ingest --job site ftp://deploy@ftp.example.com/var/www -o password_file=/etc/plakar-gw/ftp.pw
+  plakar-gw ingest --job media s3://media/photos -o endpoint=http://minio:9000 -o path_style=true
   plakar-gw ingest --sign-key /etc/plakar-gw/signing.key /srv`,
 		Args: checkArgs(cobra.MaximumNArgs(1)),
 		RunE: func(cmd *cobra.Command, args []string) error {
