@@ -17,6 +17,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"time"
 
@@ -122,7 +123,7 @@ func fsOptions(o Options) *fs.Options {
 			// 100,000 names without making 100,000 inodes here.
 			ExtraCapabilities: fuse.CAP_READDIRPLUS_AUTO,
 			Debug:             o.Debug,
-			Logger:            log.New(slogWriter{o.Logger}, "", 0),
+			Logger:            log.New(slogWriter{o.Logger, fuseLogLevel(o)}, "", 0),
 		},
 	}
 	return opts
@@ -204,9 +205,21 @@ func lazyUnmount(dir string) error {
 }
 
 // slogWriter passes go-fuse's log lines to the slog logger.
-type slogWriter struct{ l *slog.Logger }
+type slogWriter struct {
+	l     *slog.Logger
+	level slog.Level
+}
 
 func (w slogWriter) Write(p []byte) (int, error) {
-	w.l.Debug("fuse", "msg", string(p))
+	w.l.Log(context.Background(), w.level, "fuse: "+strings.TrimSpace(string(p)))
 	return len(p), nil
+}
+
+// fuseLogLevel: go-fuse logs only what seems off, unless asked to trace
+// every request.
+func fuseLogLevel(o Options) slog.Level {
+	if o.Debug {
+		return slog.LevelInfo
+	}
+	return slog.LevelWarn
 }
