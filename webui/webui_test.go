@@ -180,6 +180,9 @@ func TestContentDisposition(t *testing.T) {
 
 // escPath builds a URL like the UI's links: each segment escaped.
 func escPath(kind, snap, p string) string {
+	if p == "." {
+		return "/" + kind + "/" + snap + "/"
+	}
 	segs := strings.Split(p, "/")
 	for i, s := range segs {
 		segs[i] = url.PathEscape(s)
