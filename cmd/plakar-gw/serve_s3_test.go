@@ -92,3 +92,29 @@ func TestServeTwoGatewaysOnS3Repository(t *testing.T) {
 	}
 	t.Logf("the third process's snapshot was on both gateways %v after its ingest started", time.Since(start))
 }
+
+// TestRepoCopyFolderToS3: a folder repository copied to the S3 server
+// opens there with the same passphrase and restores the same bytes.
+func TestRepoCopyFolderToS3(t *testing.T) {
+	ep := os.Getenv("PLAKAR_GW_TEST_S3_ENDPOINT")
+	if ep == "" {
+		if os.Getenv("PLAKAR_GW_REQUIRE_S3") != "" {
+			t.Fatal("PLAKAR_GW_REQUIRE_S3 is set but PLAKAR_GW_TEST_S3_ENDPOINT is not")
+		}
+		t.Skip("no S3 server: scripts/it/s3store.sh runs this test against a real one")
+	}
+	key, secret := os.Getenv("PLAKAR_GW_TEST_S3_ACCESS_KEY"), os.Getenv("PLAKAR_GW_TEST_S3_SECRET_KEY")
+	c := newCLI(t)
+	b := make([]byte, 6)
+	rand.Read(b)
+	bucket := "pgw-copy-" + hex.EncodeToString(b)
+	if _, err := s3Client(ep[len("http://"):], key, secret).CreateBucket(context.Background(), &s3.CreateBucketInput{Bucket: &bucket}); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("PLAKAR_GW_REPO_S3_ENDPOINT", ep)
+	t.Setenv("PLAKAR_GW_REPO_S3_PATH_STYLE", "true")
+	t.Setenv("PLAKAR_GW_REPO_S3_ACCESS_KEY_ID", key)
+	t.Setenv("PLAKAR_GW_REPO_S3_SECRET_ACCESS_KEY", secret)
+	c.ok("init")
+	repoCopyRoundTrip(t, c, "s3://"+bucket+"/copied")
+}
