@@ -21,7 +21,7 @@ type series struct {
 
 const (
 	chartW, chartH          = 760, 260
-	padL, padR, padT, padB  = 80, 20, 30, 50
+	padL, padR, padT, padB  = 80, 50, 30, 50
 	plotW, plotH            = chartW - padL - padR, chartH - padT - padB
 	barH, barGap, barLabelW = 22, 6, 220
 )

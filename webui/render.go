@@ -20,6 +20,7 @@ var funcs = template.FuncMap{
 	"pathEsc": url.PathEscape,
 	"add":     func(a, b int) int { return a + b },
 	"show":    show,
+	"dur":     func(d time.Duration) string { return d.Round(time.Millisecond).String() },
 }
 
 // parsePages parses every page with the shared layout; a broken template
