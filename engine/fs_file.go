@@ -190,7 +190,7 @@ func (f *file) prefetch(i int) *prefetched {
 
 func (f *file) load(i int) ([]byte, error) {
 	c := f.e.Chunks[i]
-	data, err := f.fsys.r.LoadBlob(f.fsys.ctx, c.ID)
+	data, err := f.fsys.r.loadChunk(f.fsys.ctx, c.ID)
 	if err != nil {
 		return nil, err
 	}

@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/plakar-gw/plakar-gw/engine"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 )
@@ -59,6 +61,24 @@ func NewMetrics() *Metrics {
 		m.storedBytes, m.dedupRatio, m.snapshots, m.lastJobStart,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
+}
+
+// WatchCache exports the repository's cache counters.
+func (m *Metrics) WatchCache(stats func() engine.CacheStats) {
+	for _, c := range []struct {
+		cache, result string
+		get           func(engine.CacheStats) uint64
+	}{
+		{"tree", "hit", func(s engine.CacheStats) uint64 { return s.NodeHits }},
+		{"tree", "miss", func(s engine.CacheStats) uint64 { return s.NodeMisses }},
+		{"chunk", "hit", func(s engine.CacheStats) uint64 { return s.ChunkHits }},
+		{"chunk", "miss", func(s engine.CacheStats) uint64 { return s.ChunkMisses }},
+	} {
+		m.reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "plakar_gw_cache_lookups_total",
+			Help:        "Lookups in the repository's caches, by cache (tree nodes, file chunks) and result.",
+			ConstLabels: prometheus.Labels{"cache": c.cache, "result": c.result}},
+			func() float64 { return float64(c.get(stats())) }))
+	}
 }
 
 // Handler serves /metrics.

@@ -73,6 +73,7 @@ func Serve(ctx context.Context, c *Config, o ServeOptions, log *slog.Logger) err
 	repo.SetPolicy(engine.Policy{Trusted: trusted, RequireSignature: c.Signing.RequireSignature})
 	cat := NewCatalog(repo, RefreshInterval)
 	metrics := NewMetrics()
+	metrics.WatchCache(repo.CacheStats)
 
 	type server struct {
 		name string

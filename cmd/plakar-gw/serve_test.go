@@ -304,6 +304,9 @@ shutdown_timeout: 60s
 	if v := metricValue(t, srv.addrs["metrics"], `plakar_gw_job_runs_total{job="docs",result="ok"}`); v < 1 {
 		t.Errorf("job runs counted: %v", v)
 	}
+	if v := metricValue(t, srv.addrs["metrics"], `plakar_gw_cache_lookups_total{cache="tree"`); v < 1 {
+		t.Errorf("tree cache lookups counted: %v", v)
+	}
 	for _, p := range []string{"/healthz", "/readyz"} {
 		if resp, err := http.Get("http://" + srv.addrs["metrics"] + p); err != nil || resp.StatusCode != 200 {
 			t.Errorf("%s: %v %v", p, resp, err)
