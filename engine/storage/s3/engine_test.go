@@ -3,6 +3,9 @@ package s3_test
 import (
 	"bytes"
 	"context"
+	"errors"
+	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -10,7 +13,10 @@ import (
 
 	"github.com/plakar-gw/plakar-gw/engine"
 	"github.com/plakar-gw/plakar-gw/engine/enginetest"
+	"github.com/plakar-gw/plakar-gw/engine/snapshot"
 	s3store "github.com/plakar-gw/plakar-gw/engine/storage/s3"
+	"github.com/plakar-gw/plakar-gw/importers"
+	fsimporter "github.com/plakar-gw/plakar-gw/importers/fs"
 )
 
 func openStore(t *testing.T, cfg s3store.Config) *s3store.Store {
@@ -86,5 +92,110 @@ func TestEngineOnS3(t *testing.T) {
 	}
 	if b, err := fs.ReadFile(fsys2, "big.bin"); err != nil || len(b) != 12<<20 {
 		t.Errorf("after gc: big.bin %d bytes, %v", len(b), err)
+	}
+}
+
+// hookImporter calls hook before opening each file.
+type hookImporter struct {
+	importers.Importer
+	hook func(ctx context.Context) error
+}
+
+func (h *hookImporter) Open(ctx context.Context, p string) (io.ReadCloser, error) {
+	if err := h.hook(ctx); err != nil {
+		return nil, err
+	}
+	return h.Importer.Open(ctx, p)
+}
+
+// TestGCRacingIngestOnS3: two processes (two opens, two caches) on one
+// bucket. gc cannot run while the other process's ingest holds its shared
+// lock — stopped in the middle of reading, after packs may be written —
+// and deletes nothing; an ingest cannot start while gc holds the exclusive
+// lock; once the ingest ends, gc runs and the new snapshot stays whole.
+func TestGCRacingIngestOnS3(t *testing.T) {
+	cfg := server(t)
+	cfg.Bucket, cfg.Prefix = newBucket(t, cfg), "race"
+	ctx := context.Background()
+	ingester := enginetest.NewRepoOn(t, openStore(t, cfg))
+	collector := enginetest.OpenRepo(t, openStore(t, cfg))
+	old := t.TempDir()
+	if err := enginetest.WriteRandomFile(filepath.Join(old, "old.bin"), 1, 6<<20); err != nil {
+		t.Fatal(err)
+	}
+	s0 := enginetest.Ingest(t, ingester, old, engine.IngestOptions{})
+	if _, err := ingester.RemoveSnapshot(ctx, s0.ID.String()); err != nil {
+		t.Fatal(err)
+	}
+
+	// gc holds the exclusive lock: an ingest from the other process fails.
+	unlock, err := collector.Lock(ctx, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	src := t.TempDir()
+	for i := range 4 {
+		if err := enginetest.WriteRandomFile(filepath.Join(src, fmt.Sprintf("f%d", i)), uint64(10+i), 5<<20); err != nil {
+			t.Fatal(err)
+		}
+	}
+	fsimp, err := fsimporter.New(ctx, fsimporter.Config{Root: src})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer fsimp.Close()
+	if _, err := ingester.Ingest(ctx, fsimp, engine.IngestOptions{}); !errors.Is(err, engine.ErrLocked) {
+		t.Fatalf("ingest under gc's lock: %v, want ErrLocked", err)
+	}
+	unlock()
+
+	// The ingest holds its shared lock, stopped after its first files.
+	opened, release := make(chan struct{}, 8), make(chan struct{})
+	imp := &hookImporter{Importer: fsimp, hook: func(ctx context.Context) error {
+		opened <- struct{}{}
+		if len(opened) < 3 {
+			return nil
+		}
+		select {
+		case <-release:
+			return nil
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}}
+	type result struct {
+		s   *snapshot.Snapshot
+		err error
+	}
+	done := make(chan result, 1)
+	go func() {
+		s, err := ingester.Ingest(ctx, imp, engine.IngestOptions{NoParent: true})
+		done <- result{s, err}
+	}()
+	for range 3 {
+		<-opened
+	}
+	if _, err := collector.GC(ctx, engine.GCOptions{}); !errors.Is(err, engine.ErrLocked) {
+		t.Fatalf("gc during the other process's ingest: %v, want ErrLocked", err)
+	}
+	close(release)
+	res := <-done
+	if res.err != nil {
+		t.Fatal(res.err)
+	}
+	if _, err := collector.GC(ctx, engine.GCOptions{}); err != nil {
+		t.Fatalf("gc after the ingest: %v", err)
+	}
+	fresh := enginetest.OpenRepo(t, openStore(t, cfg))
+	fsys := fresh.SnapshotFS(ctx, res.s)
+	for i := range 4 {
+		want, _ := os.ReadFile(filepath.Join(src, fmt.Sprintf("f%d", i)))
+		got, err := fs.ReadFile(fsys, fmt.Sprintf("f%d", i))
+		if err != nil || !bytes.Equal(got, want) {
+			t.Errorf("f%d after gc: %d bytes, %v", i, len(got), err)
+		}
+	}
+	if rep, err := fresh.Check(ctx, engine.CheckOptions{ReadData: true}); err != nil || len(rep.Problems) != 0 {
+		t.Fatalf("check after gc: %v %v", err, rep.Problems)
 	}
 }
