@@ -278,6 +278,10 @@ func testTree(t *testing.T, b *backend) {
 				continue
 			}
 			props := r["200 OK"]
+			base := name[strings.LastIndex(name, "/")+1:]
+			if got, want := text(t, props[dn("displayname")]), strings.ReplaceAll(base, "\x01", "\uFFFD"); got != want {
+				t.Errorf("displayname %q, want %q", got, want)
+			}
 			if strings.Contains(props[dn("resourcetype")], "collection") {
 				if !strings.HasSuffix(h, "/") {
 					t.Errorf("collection href %q lacks its slash", h)
@@ -484,4 +488,14 @@ func testHidden(t *testing.T, b *backend) {
 			t.Errorf("a link to a directory is not a collection: %v", r)
 		}
 	}
+}
+
+// text decodes the inner XML of an element holding character data.
+func text(t *testing.T, inner string) string {
+	t.Helper()
+	var s string
+	if err := xml.Unmarshal([]byte("<x>"+inner+"</x>"), &s); err != nil {
+		t.Fatalf("%q: %v", inner, err)
+	}
+	return s
 }

@@ -77,6 +77,8 @@ func fakeFiles() fstest.MapFS {
 		"back\\slash":                 f("backslash"),
 		"new\nline":                   f("newline"),
 		" sp ace ":                    f("spaces"),
+		"ctl\x01char\ttab":            f("control characters XML cannot carry"),
+		"quote\"<amp&>":               f("markup"),
 		"日本語/ファイル.txt":                f("unicode"),
 		"dir/sub/deep.bin":            f(strings.Repeat("0123456789", 1000)),
 		"dir/empty":                   {Mode: fs.ModeDir | 0o755, ModTime: mt},
