@@ -107,11 +107,10 @@ func fsOptions(o Options) *fs.Options {
 			// and owners, as on the source file system.
 			Options:    []string{"ro", "default_permissions"},
 			AllowOther: o.AllowOther,
-			// 256 KiB requests: what the kernel's readahead sends at most
-			// here (measured), and go-fuse keeps a buffer of this size per
-			// request in flight; 1 MiB buffers only made garbage.
-			MaxWrite:     256 << 10,
-			MaxReadAhead: 256 << 10,
+			// Reads of up to 1 MiB: fewer round trips through the FUSE
+			// device when the kernel's readahead window allows them.
+			MaxWrite:     1 << 20,
+			MaxReadAhead: 1 << 20,
 			// As root, mount(2) directly: fusermount3 is then not needed.
 			DirectMount: os.Geteuid() == 0,
 			// Contents never change: no automatic invalidation of cached

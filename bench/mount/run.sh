@@ -58,8 +58,6 @@ best() { printf '%s\n' "$@" | sort -g | head -1; }
 mbps() { awk -v s="$SIZE" -v t="$1" 'BEGIN { printf "%.0f", s / t / 1e6 }'; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
 hwm() { awk '/VmHWM/ { printf "%.0f", $2 / 1024 }' "/proc/$pid/status"; }
-maxrss=0
-note_rss() { local r; r=$(hwm); ((r > maxrss)) && maxrss=$r; echo "$r"; }
 
 start_mount() {
 	"$gw" mount "$mnt" >"$WORK/mount.log" 2>&1 &
@@ -104,7 +102,7 @@ log "ingesting"
 "$gw" ingest --job big "$WORK/src/big" >/dev/null
 "$gw" ingest --job many "$WORK/src/many" >/dev/null
 
-dc=() dw=() ds=() mc=() mw=() ms=() fc=() fw=() loads=()
+dc=() dw=() ds=() mc=() mw=() ms=() fc=() fw=() loads=() rss=()
 for round in $(seq "$ROUNDS"); do
 	log "round $round: cat from disk"
 	drop_caches
@@ -119,7 +117,7 @@ for round in $(seq "$ROUNDS"); do
 	mw+=("$(seconds cat "$mnt/big-latest/big.bin")")
 	ms+=("$(seconds cat "$mnt/big-latest/big.bin")")
 	cmp "$WORK/src/big/big.bin" "$mnt/big-latest/big.bin"
-	rss_read=$(note_rss)
+	rss_read=$(hwm)
 
 	log "round $round: find over $FILES files"
 	t0=$(now)
@@ -127,7 +125,8 @@ for round in $(seq "$ROUNDS"); do
 	fc+=("$(since "$t0")")
 	fw+=("$(seconds find "$mnt/many-latest/")")
 	[ "$count" -ge "$((FILES + 1))" ] || { echo "find counted $count entries" >&2; exit 1; }
-	rss_find=$(note_rss)
+	rss_find=$(hwm)
+	rss+=("$rss_read" "$rss_find")
 	loads+=("$(cut -d' ' -f1 /proc/loadavg)")
 	log "round $round: mount cold $(best "${mc[-1]}") s, disk cold ${dc[-1]} s, find ${fc[-1]} s, RSS $rss_read/$rss_find MB"
 	stop_mount
@@ -136,6 +135,7 @@ done
 dc=$(best "${dc[@]}") dw=$(best "${dw[@]}") ds=$(best "${ds[@]}")
 mc=$(best "${mc[@]}") mw=$(best "${mw[@]}") ms=$(best "${ms[@]}")
 fc=$(best "${fc[@]}") fw=$(best "${fw[@]}")
+maxrss=$(printf '%s\n' "${rss[@]}" | sort -g | tail -1)
 cat <<TABLE
 
 Mount benchmark: $(nproc) cores, kernel $(uname -r), $((SIZE >> 20)) MiB file, $FILES files,
