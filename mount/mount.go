@@ -185,7 +185,7 @@ func unmount(server *fuse.Server, dir string, done <-chan struct{}, log *slog.Lo
 	}
 	select {
 	case <-done:
-	case <-time.After(5 * time.Second):
+	case <-time.After(2 * time.Second):
 	}
 	return nil
 }
