@@ -336,7 +336,7 @@ func PrintURLs(w io.Writer, c *Config, o ServeOptions, addrs map[string]string) 
 		u := scheme(c.Listeners.S3) + "://" + a
 		fmt.Fprintf(w, "S3 API:   %s\n", u)
 		if o.AccessKeyID != "" {
-			fmt.Fprintf(w, "  try:    AWS_ACCESS_KEY_ID=%s AWS_SECRET_ACCESS_KEY=%s aws --endpoint-url %s s3 ls\n",
+			fmt.Fprintf(w, "  try:    AWS_ACCESS_KEY_ID=%s AWS_SECRET_ACCESS_KEY=%s AWS_DEFAULT_REGION=us-east-1 aws --endpoint-url %s s3 ls\n",
 				shellQuote(o.AccessKeyID), secret, u)
 		} else if c.Anonymous {
 			fmt.Fprintf(w, "  try:    aws --no-sign-request --endpoint-url %s s3 ls\n", u)

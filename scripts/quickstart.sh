@@ -26,8 +26,8 @@ pgw snapshots
 cat <<MSG
 
 Repository: $data/repo   (passphrase file: $data/passphrase)
-Also try:   bin/plakar-gw --passphrase-file $data/passphrase ls quickstart-latest
-            bin/plakar-gw --passphrase-file $data/passphrase mount /tmp/snapshots
+Other commands: bin/plakar-gw --passphrase-file $data/passphrase ls quickstart-latest
+                bin/plakar-gw --passphrase-file $data/passphrase mount /tmp/snapshots
 Serving (Ctrl-C stops); bucket quickstart-latest is the snapshot just made:
 MSG
 exec bin/plakar-gw --passphrase-file "$data/passphrase" serve --s3 "$s3addr" --webdav "$davaddr" \
