@@ -27,8 +27,8 @@ import (
 // short (a zip without its central directory does not open).
 
 const (
-	copyBuf     = 1 << 20
-	outBuf      = 256 << 10
+	copyBuf     = 256 << 10
+	outBuf      = 64 << 10
 	maxSelected = 10000
 )
 

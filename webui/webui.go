@@ -28,7 +28,7 @@ type Options struct {
 	Logger *slog.Logger
 	// SessionTTL is how long a login lasts without use; default 12 hours.
 	SessionTTL time.Duration
-	// PageSize is how many entries a directory page shows; default 1000.
+	// PageSize is how many entries a directory page shows; default 500.
 	PageSize int
 }
 
@@ -53,7 +53,7 @@ func New(cat vfs.Catalog, o Options) http.Handler {
 		o.SessionTTL = 12 * time.Hour
 	}
 	if o.PageSize <= 0 {
-		o.PageSize = 1000
+		o.PageSize = 500
 	}
 	log := o.Logger
 	if log == nil {
