@@ -351,8 +351,8 @@ func (h *handler) send(w http.ResponseWriter, r *http.Request, t target, fsys fs
 	if rest == 0 {
 		return
 	}
-	open := func() (fs.File, error) { return fsys.Open(strings.TrimSuffix(t.key, "/")) }
-	if err := copyRange(r.Context(), w, f, open, rng.start+int64(len(first)), rest, buf); err != nil {
+	src := io.NewSectionReader(f, rng.start+int64(len(first)), rest)
+	if _, err := io.CopyBuffer(writerOnly{w}, src, buf); err != nil {
 		if !isWriteError(err) {
 			panic(http.ErrAbortHandler)
 		}
