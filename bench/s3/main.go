@@ -86,7 +86,7 @@ func run() error {
 	defer files.stop()
 
 	var rows []row
-	srv, err := startGateway(gw)
+	srv, err := startGateway(gw, mainRepo)
 	if err != nil {
 		return err
 	}
@@ -118,18 +118,26 @@ func run() error {
 	rows = append(rows, row{"16 clients x 1,000 small files, req/s", f0(gwRate), f0(fsRate), ""},
 		row{"  latency p50 / p99, ms", ms(gwP50) + " / " + ms(gwP99), ms(fsP50) + " / " + ms(fsP99), ""})
 
+	rows = append(rows, row{"server peak RSS so far (VmHWM), MB", f0(float64(srv.hwm()) / 1e6), "", "after the phases above"})
+	srv.stop()
 	if *million {
-		lr, err := listMillion(srv.url)
+		ms, err := startGateway(gw, millionRepo)
+		if err != nil {
+			return err
+		}
+		lr, err := listMillion(ms.url)
+		if err == nil {
+			lr = append(lr, row{"  server peak RSS (VmHWM) after listing, MB", f0(float64(ms.hwm()) / 1e6), "", ""})
+		}
+		ms.stop()
 		if err != nil {
 			return err
 		}
 		rows = append(rows, lr...)
 	}
-	rows = append(rows, row{"server peak RSS so far (VmHWM), MB", f0(float64(srv.hwm()) / 1e6), "", "after the phases above"})
-	srv.stop()
 
 	// Peak RSS while many clients download the big file, fresh process.
-	srv, err = startGateway(gw)
+	srv, err = startGateway(gw, mainRepo)
 	if err != nil {
 		return err
 	}
@@ -183,12 +191,12 @@ func prepare(gw string) error {
 		name string
 		do   func() error
 	}{
-		{"init", func() error { return gwRun(gw, "init") }},
+		{"init", func() error { return gwRun(gw, mainRepo, "init") }},
 		{fmt.Sprintf("big-%d", *bigSize), func() error {
 			if err := writeRandom(filepath.Join(data, "big", "big.bin"), *bigSize); err != nil {
 				return err
 			}
-			return gwRun(gw, "ingest", "--job", "big", filepath.Join(data, "big"))
+			return gwRun(gw, mainRepo, "ingest", "--job", "big", filepath.Join(data, "big"))
 		}},
 		{"small", func() error {
 			for i := range 1000 {
@@ -196,7 +204,7 @@ func prepare(gw string) error {
 					return err
 				}
 			}
-			return gwRun(gw, "ingest", "--job", "small", filepath.Join(data, "small"))
+			return gwRun(gw, mainRepo, "ingest", "--job", "small", filepath.Join(data, "small"))
 		}},
 	}
 	if *million {
@@ -204,6 +212,9 @@ func prepare(gw string) error {
 			name string
 			do   func() error
 		}{"million", func() error {
+			if err := gwRun(gw, millionRepo, "init"); err != nil {
+				return err
+			}
 			dir := filepath.Join(*work, "million")
 			fmt.Fprintln(os.Stderr, "writing 1,000,000 files (once)...")
 			for d := range 1000 {
@@ -219,7 +230,7 @@ func prepare(gw string) error {
 			}
 			fmt.Fprintln(os.Stderr, "ingesting them (once)...")
 			t := time.Now()
-			err := gwRun(gw, "ingest", "--job", "million", dir)
+			err := gwRun(gw, millionRepo, "ingest", "--job", "million", dir)
 			fmt.Fprintf(os.Stderr, "ingest of 1,000,000 files: %s\n", time.Since(t).Round(time.Second))
 			return err
 		}})
@@ -240,12 +251,19 @@ func prepare(gw string) error {
 	return nil
 }
 
-func gwArgs(args ...string) []string {
-	return append([]string{"--repo", filepath.Join(*work, "repo"), "--cache-dir", filepath.Join(*work, "cache")}, args...)
+// Two repositories: the million-file snapshot's index and trees would
+// weigh on the memory figures of the download phases.
+const (
+	mainRepo    = "repo"
+	millionRepo = "repo-million"
+)
+
+func gwArgs(repo string, args ...string) []string {
+	return append([]string{"--repo", filepath.Join(*work, repo), "--cache-dir", filepath.Join(*work, "cache")}, args...)
 }
 
-func gwRun(gw string, args ...string) error {
-	cmd := exec.Command(gw, gwArgs(args...)...)
+func gwRun(gw, repo string, args ...string) error {
+	cmd := exec.Command(gw, gwArgs(repo, args...)...)
 	cmd.Env = append(os.Environ(), "PLAKAR_GW_PASSPHRASE="+passphrase)
 	cmd.Stdout, cmd.Stderr = io.Discard, os.Stderr
 	return cmd.Run()
@@ -315,8 +333,8 @@ func startProc(bin string, args ...string) (*proc, error) {
 	return nil, errors.New(bin + " did not print its URL")
 }
 
-func startGateway(gw string) (*proc, error) {
-	return startProc(gw, gwArgs("serve", "--s3", "127.0.0.1:0", "--anonymous")...)
+func startGateway(gw, repo string) (*proc, error) {
+	return startProc(gw, gwArgs(repo, "serve", "--s3", "127.0.0.1:0", "--anonymous")...)
 }
 
 func (p *proc) stop() {
