@@ -21,11 +21,7 @@ import (
 // complete one.
 func (h *handler) serveFile(w http.ResponseWriter, r *http.Request, res *resource) {
 	st := &readState{}
-	g := &getReq{res: res, st: st, end: rangeEnd(r.Header.Get("Range"), res.size)}
-	if r.Method == http.MethodHead {
-		g.end = 0
-	}
-	ctx := context.WithValue(r.Context(), getKey{}, g)
+	ctx := context.WithValue(r.Context(), getKey{}, &getReq{res: res, st: st})
 	dw := &deferWriter{ResponseWriter: w}
 	h.get.ServeHTTP(dw, r.WithContext(ctx))
 	if err := st.get(); err != nil {
@@ -49,7 +45,6 @@ type getKey struct{}
 type getReq struct {
 	res *resource
 	st  *readState
-	end int64 // no read-ahead past this offset
 }
 
 // readState is the first read error of a request's file.
@@ -186,41 +181,23 @@ func (f roFS) OpenFile(ctx context.Context, name string, flag int, _ os.FileMode
 		file.Close()
 		return nil, &fs.PathError{Op: "open", Path: res.inner, Err: fs.ErrInvalid}
 	}
-	rf := &regFile{f: file, rs: rs, res: res, st: &readState{}, ctx: ctx}
+	rf := &regFile{f: file, rs: rs, res: res, st: &readState{}}
 	if g, ok := ctx.Value(getKey{}).(*getReq); ok {
-		rf.st, rf.end = g.st, g.end
+		rf.st = g.st
 	}
 	return rf, nil
 }
 
-// regFile is a regular file of a snapshot, recording its read errors. A
-// long sequential read switches to a read-ahead from where it is.
+// regFile is a regular file of a snapshot, recording its read errors.
 type regFile struct {
 	f   fs.File
 	rs  io.ReadSeeker
 	res *resource
 	st  *readState
-	ctx context.Context
-	end int64 // read-ahead stops here; 0: none
-
-	pos int64 // offset of the next Read
-	seq int64 // bytes read sequentially since the last Seek
-	ra  *readahead
 }
 
 func (f *regFile) Read(p []byte) (int, error) {
-	if f.ra == nil && f.seq >= raThreshold && f.end-f.pos >= raMinLeft {
-		f.ra = newReadahead(f.ctx, f.res.fsys, f.res.inner, f.pos, f.end)
-	}
-	var n int
-	var err error
-	if f.ra != nil {
-		n, err = f.ra.Read(p)
-	} else {
-		n, err = f.rs.Read(p)
-	}
-	f.pos += int64(n)
-	f.seq += int64(n)
+	n, err := f.rs.Read(p)
 	if err != nil && err != io.EOF {
 		f.st.set(err)
 	}
@@ -228,30 +205,14 @@ func (f *regFile) Read(p []byte) (int, error) {
 }
 
 func (f *regFile) Seek(off int64, whence int) (int64, error) {
-	switch whence {
-	case io.SeekCurrent:
-		off, whence = f.pos+off, io.SeekStart
-	}
 	n, err := f.rs.Seek(off, whence)
 	if err != nil {
 		f.st.set(err)
-		return n, err
 	}
-	if f.ra != nil {
-		f.ra.close()
-		f.ra = nil
-	}
-	f.pos, f.seq = n, 0
-	return n, nil
+	return n, err
 }
 
-func (f *regFile) Close() error {
-	if f.ra != nil {
-		f.ra.close()
-		f.ra = nil
-	}
-	return f.f.Close()
-}
+func (f *regFile) Close() error                       { return f.f.Close() }
 func (f *regFile) Stat() (fs.FileInfo, error)         { return resInfo{f.res}, nil }
 func (f *regFile) Readdir(int) ([]fs.FileInfo, error) { return nil, errNotDir(f.res) }
 func (f *regFile) Write([]byte) (int, error)          { return 0, os.ErrPermission }
