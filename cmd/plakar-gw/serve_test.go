@@ -6,7 +6,6 @@ import (
 	"context"
 	"crypto/sha256"
 	"errors"
-	"fmt"
 	"io"
 	"net/http"
 	"os"
@@ -22,7 +21,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
-	"golang.org/x/crypto/bcrypt"
 
 	"github.com/plakar-gw/plakar-gw/engine/enginetest"
 )
@@ -77,8 +75,8 @@ func startServeArgs(t *testing.T, bin string, want []string, args ...string) *se
 		close(lines)
 		s.done <- s.cmd.Wait()
 	}()
-	re := regexp.MustCompile(`^(S3 API|WebDAV|Metrics):\s+https?://([^/\s]+)`)
-	names := map[string]string{"S3 API": "s3", "WebDAV": "webdav", "Metrics": "metrics"}
+	re := regexp.MustCompile(`^(S3 API|WebDAV|Web UI|Metrics):\s+https?://([^/\s]+)`)
+	names := map[string]string{"S3 API": "s3", "WebDAV": "webdav", "Web UI": "ui", "Metrics": "metrics"}
 	deadline := time.After(30 * time.Second)
 	for len(s.addrs) < len(want) {
 		select {
@@ -184,19 +182,42 @@ func metricValue(t *testing.T, addr, series string) float64 {
 	return total
 }
 
-func hash(t *testing.T, pw string) string {
-	h, err := bcrypt.GenerateFromPassword([]byte(pw), bcrypt.MinCost)
+
+// exampleConfig is config.example.yaml with its paths and addresses
+// adjusted for a test, as a user would adjust them.
+func exampleConfig(t *testing.T, repo, source, secretFile string) string {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join("..", "..", "config.example.yaml"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	return string(h)
+	s := string(b)
+	for _, r := range [][2]string{
+		{"path: /srv/plakar-gw/repo", "path: " + repo},
+		{"addr: 127.0.0.1:9000", "addr: 127.0.0.1:0"},
+		{"addr: 127.0.0.1:9001", "addr: 127.0.0.1:0"},
+		{"enabled: false\n    addr: 127.0.0.1:9002", "enabled: true\n    addr: 127.0.0.1:0"},
+		{"addr: 127.0.0.1:9003", "addr: 127.0.0.1:0"},
+		{"secret_access_key_file: /etc/plakar-gw/reader.secret", "secret_access_key_file: " + secretFile},
+		{"source: /home", "source: " + source},
+		{`schedule: "0 3 * * *"`, `schedule: "2s"`},
+		{"keep_last: 3", "keep_last: 2"},
+		{"shutdown_timeout: 30s", "shutdown_timeout: 60s"},
+	} {
+		if !strings.Contains(s, r[0]) {
+			t.Fatalf("config.example.yaml no longer has %q; update this test", r[0])
+		}
+		s = strings.Replace(s, r[0], r[1], 1)
+	}
+	return s
 }
 
-// TestServeEndToEnd runs serve from a config file as a subprocess: a
-// scheduled job's snapshots and another process's appear on S3 and WebDAV
-// within 5 s, a user limited to one job sees nothing else on either, the
-// metrics move, and SIGTERM in the middle of a large download lets it
-// finish and exits 0.
+// TestServeEndToEnd runs serve from config.example.yaml (paths and
+// addresses adjusted) as a subprocess: the S3, WebDAV, web UI and metrics
+// listeners at once; the scheduled job's snapshots and another process's
+// appear on S3 and WebDAV within 5 s; the example's user limited to one
+// job sees nothing else on either; the metrics move; SIGTERM in the middle
+// of a large download lets it finish and exits 0.
 func TestServeEndToEnd(t *testing.T) {
 	bin := buildBinary(t)
 	c := newCLI(t)
@@ -214,39 +235,30 @@ func TestServeEndToEnd(t *testing.T) {
 		t.Fatal(err)
 	}
 	c.ok("init")
-	cfg := filepath.Join(c.dir, "serve.yaml")
-	if err := os.WriteFile(cfg, []byte(fmt.Sprintf(`
-repository:
-  path: %s
-listeners:
-  s3: {enabled: true, addr: "127.0.0.1:0"}
-  webdav: {enabled: true, addr: "127.0.0.1:0"}
-  metrics: {enabled: true, addr: "127.0.0.1:0"}
-users:
-  - {name: admin, access_key_id: ADMINKEY, secret_access_key: adminsecret, password_hash: '%s'}
-  - {name: limited, access_key_id: LIMITKEY, secret_access_key: limitsecret, password_hash: '%s', jobs: [docs]}
-jobs:
-  - name: docs
-    source: %s
-    schedule: 2s
-    retention: {keep_last: 2}
-shutdown_timeout: 60s
-`, c.repo, hash(t, "adminpw"), hash(t, "limitpw"), docs)), 0o600); err != nil {
+	secretFile := filepath.Join(c.dir, "reader.secret")
+	if err := os.WriteFile(secretFile, []byte("readersecret\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	srv := startServe(t, bin, "--config", cfg)
+	cfg := filepath.Join(c.dir, "serve.yaml")
+	if err := os.WriteFile(cfg, []byte(exampleConfig(t, c.repo, docs, secretFile)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	// The unrestricted key pair of the environment is the admin.
+	t.Setenv("PLAKAR_GW_ACCESS_KEY_ID", "ADMINKEY")
+	t.Setenv("PLAKAR_GW_SECRET_ACCESS_KEY", "adminsecret")
+	srv := startServeArgs(t, bin, []string{"s3", "webdav", "ui", "metrics"}, "--config", cfg, "serve")
 	admin := s3Client(srv.addrs["s3"], "ADMINKEY", "adminsecret")
-	limited := s3Client(srv.addrs["s3"], "LIMITKEY", "limitsecret")
+	limited := s3Client(srv.addrs["s3"], "PGWEXAMPLEKEYID00000", "readersecret")
 
 	// The scheduled job's snapshot shows on both frontends.
 	eventually(t, 15*time.Second, "scheduled job docs on S3", func() error {
-		if !buckets(t, admin)["docs-latest"] {
-			return errors.New("no bucket docs-latest")
+		if !buckets(t, admin)["home-latest"] {
+			return errors.New("no bucket home-latest")
 		}
 		return nil
 	})
-	if !strings.Contains(davRoot(t, srv.addrs["webdav"], "admin", "adminpw"), "docs-latest") {
-		t.Error("docs-latest not in the WebDAV root")
+	if !strings.Contains(davRoot(t, srv.addrs["webdav"], "ADMINKEY", "adminsecret"), "home-latest") {
+		t.Error("home-latest not in the WebDAV root")
 	}
 
 	// A snapshot made by another process shows within 5 s.
@@ -259,39 +271,39 @@ shutdown_timeout: 60s
 	})
 	t.Logf("new snapshot visible on S3 after %v", took)
 	eventually(t, 5*time.Second, "ingest from another process on WebDAV", func() error {
-		if !strings.Contains(davRoot(t, srv.addrs["webdav"], "admin", "adminpw"), "other-latest") {
+		if !strings.Contains(davRoot(t, srv.addrs["webdav"], "ADMINKEY", "adminsecret"), "other-latest") {
 			return errors.New("no folder other-latest")
 		}
 		return nil
 	})
 
-	// The limited user sees only the docs job, on both frontends.
+	// The example's reader sees only the home job, on both frontends.
 	lb := buckets(t, limited)
-	if !lb["docs-latest"] || lb["other-latest"] {
+	if !lb["home-latest"] || lb["other-latest"] {
 		t.Errorf("limited user's buckets: %v", lb)
 	}
 	for b := range lb {
-		if b != "docs-latest" && !strings.HasPrefix(b, "snap-") {
+		if b != "home-latest" && !strings.HasPrefix(b, "snap-") {
 			t.Errorf("limited user sees bucket %s", b)
 		}
 	}
 	if _, err := limited.GetObject(context.Background(), &s3.GetObjectInput{Bucket: aws.String("other-latest"), Key: aws.String("big.bin")}); err == nil {
 		t.Error("limited user read other-latest/big.bin over S3")
 	}
-	root := davRoot(t, srv.addrs["webdav"], "limited", "limitpw")
-	if strings.Contains(root, "other-latest") || !strings.Contains(root, "docs-latest") {
+	root := davRoot(t, srv.addrs["webdav"], "reader", "example password")
+	if strings.Contains(root, "other-latest") || !strings.Contains(root, "home-latest") {
 		t.Errorf("limited user's WebDAV root:\n%s", root)
 	}
-	if code, _ := davGet(srv.addrs["webdav"], "/other-latest/big.bin", "limited", "limitpw"); code != http.StatusNotFound {
+	if code, _ := davGet(srv.addrs["webdav"], "/other-latest/big.bin", "reader", "example password"); code != http.StatusNotFound {
 		t.Errorf("limited user GET /other-latest/big.bin over WebDAV: %d", code)
 	}
-	if code, b := davGet(srv.addrs["webdav"], "/docs-latest/readme.txt", "limited", "limitpw"); code != 200 || string(b) != "docs job\n" {
-		t.Errorf("limited user GET docs-latest/readme.txt: %d %q", code, b)
+	if code, b := davGet(srv.addrs["webdav"], "/home-latest/readme.txt", "reader", "example password"); code != 200 || string(b) != "docs job\n" {
+		t.Errorf("limited user GET home-latest/readme.txt: %d %q", code, b)
 	}
-	// A user's password is not another's key: the limited password with
-	// the admin name fails.
+	// A user's password is not another's: the reader's password with the
+	// admin's name fails.
 	req, _ := http.NewRequest("PROPFIND", "http://"+srv.addrs["webdav"]+"/", nil)
-	req.SetBasicAuth("admin", "limitpw")
+	req.SetBasicAuth("ADMINKEY", "example password")
 	req.Header.Set("Depth", "0")
 	if resp, err := http.DefaultClient.Do(req); err != nil || resp.StatusCode != http.StatusUnauthorized {
 		t.Errorf("admin with the wrong password: %v %v", resp.Status, err)
@@ -301,7 +313,7 @@ shutdown_timeout: 60s
 	if v := metricValue(t, srv.addrs["metrics"], `plakar_gw_requests_total{code="200",frontend="s3"`); v < 3 {
 		t.Errorf("s3 requests counted: %v", v)
 	}
-	if v := metricValue(t, srv.addrs["metrics"], `plakar_gw_job_runs_total{job="docs",result="ok"}`); v < 1 {
+	if v := metricValue(t, srv.addrs["metrics"], `plakar_gw_job_runs_total{job="home",result="ok"}`); v < 1 {
 		t.Errorf("job runs counted: %v", v)
 	}
 	if v := metricValue(t, srv.addrs["metrics"], `plakar_gw_cache_lookups_total{cache="tree"`); v < 1 {
