@@ -182,7 +182,6 @@ func metricValue(t *testing.T, addr, series string) float64 {
 	return total
 }
 
-
 // exampleConfig is config.example.yaml with its paths and addresses
 // adjusted for a test, as a user would adjust them.
 func exampleConfig(t *testing.T, repo, source, secretFile string) string {
