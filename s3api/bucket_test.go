@@ -1,8 +1,12 @@
 package s3api
 
 import (
+	"bytes"
 	"errors"
+	"log/slog"
 	"slices"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -102,4 +106,41 @@ func TestNewSnapshotVisible(t *testing.T) {
 	if err != nil || len(out.Contents) != 3 {
 		t.Fatalf("docs-latest after a new docs snapshot: %d keys, %v; want the new snapshot's 3", len(out.Contents), err)
 	}
+}
+
+// One log line per request: method, bucket, key, status, bytes, duration.
+func TestRequestLog(t *testing.T) {
+	var buf syncBuffer
+	f := newFixture(t, fakeCatalog(), Options{Logger: slog.New(slog.NewTextHandler(&buf, nil))})
+	c := f.s3()
+	if _, _, err := get(t, c, &s3.GetObjectInput{Bucket: aws.String("docs-latest"), Key: aws.String("dir/b.txt")}); err != nil {
+		t.Fatal(err)
+	}
+	c.HeadObject(bg, &s3.HeadObjectInput{Bucket: aws.String("docs-latest"), Key: aws.String("nope")})
+	lines := strings.Split(strings.TrimSpace(buf.String()), "\n")
+	if len(lines) != 2 {
+		t.Fatalf("%d log lines, want 2:\n%s", len(lines), buf.String())
+	}
+	for i, want := range []string{"method=GET bucket=docs-latest key=dir/b.txt status=200 bytes=3 duration=", "method=HEAD bucket=docs-latest key=nope status=404 bytes=0"} {
+		if !strings.Contains(lines[i], want) {
+			t.Errorf("log line %q lacks %q", lines[i], want)
+		}
+	}
+}
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }

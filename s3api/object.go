@@ -50,37 +50,47 @@ type meta struct {
 	dir   bool // an empty-directory marker
 }
 
-// stat resolves an object key: a regular file (symlinks followed inside
-// the snapshot) or, for "dir/", an empty directory.
-func stat(fsys fs.FS, vf vfs.FS, r *http.Request, key string) (meta, error) {
+// open resolves an object key: a regular file (symlinks followed inside
+// the snapshot) or, for "dir/", an empty directory. The file is resolved
+// once, for its metadata and its bytes; the caller closes it (nil for a
+// directory marker).
+func open(fsys fs.FS, vf vfs.FS, r *http.Request, key string) (meta, vfs.File, error) {
 	name, dir := strings.CutSuffix(key, "/")
-	st, err := fs.Stat(fsys, name)
+	file, err := fsys.Open(name)
 	if err != nil {
-		return meta{}, err
+		return meta{}, nil, err
+	}
+	st, err := file.Stat()
+	if err != nil {
+		file.Close()
+		return meta{}, nil, err
 	}
 	m := meta{size: st.Size(), mtime: st.ModTime(), mode: st.Mode(), dir: dir}
 	if s, ok := st.Sys().(*vfs.Sys); ok {
 		m.uid, m.gid = s.UID, s.GID
 	}
+	f, regular := file.(vfs.File)
 	switch {
 	case dir && st.IsDir():
+		file.Close()
 		// Only an empty directory is an object, as in listings.
 		for e, err := range vf.Walk(r.Context(), key) {
 			if err != nil {
-				return meta{}, err
+				return meta{}, nil, err
 			}
 			if strings.HasPrefix(e.Key, key) {
-				return meta{}, fs.ErrNotExist
+				return meta{}, nil, fs.ErrNotExist
 			}
 			break
 		}
 		m.size, m.etag = 0, quotedETag("")
-		return m, nil
-	case !dir && st.Mode().IsRegular():
+		return m, nil, nil
+	case !dir && st.Mode().IsRegular() && regular:
 		m.etag = quotedETag(sysETag(st))
-		return m, nil
+		return m, f, nil
 	}
-	return meta{}, fs.ErrNotExist
+	file.Close()
+	return meta{}, nil, fs.ErrNotExist
 }
 
 func (h *handler) objectOp(w http.ResponseWriter, r *http.Request, t target, anonymous bool) {
@@ -108,10 +118,13 @@ func (h *handler) objectOp(w http.ResponseWriter, r *http.Request, t target, ano
 		return
 	}
 	fsys := vf.WithContext(r.Context())
-	m, err := stat(fsys, vf, r, t.key)
+	m, f, err := open(fsys, vf, r, t.key)
 	if err != nil {
 		writeError(w, r, fsError(err), t.resource())
 		return
+	}
+	if f != nil {
+		defer f.Close()
 	}
 	if q.Has("attributes") {
 		attributes(w, r, m)
@@ -145,7 +158,7 @@ func (h *handler) objectOp(w http.ResponseWriter, r *http.Request, t target, ano
 		writeError(w, r, serr, t.resource())
 		return
 	}
-	h.send(w, r, t, fsys, m, rng)
+	h.send(w, r, t, f, m, rng)
 }
 
 // unixMode is the permission and special bits as chmod(1) spells them.
@@ -302,23 +315,8 @@ func applyOverrides(hdr http.Header, r *http.Request) {
 // first byte is an InternalError; one that fails later aborts the
 // connection, so that the client sees a broken transfer and never a
 // complete-looking wrong body.
-func (h *handler) send(w http.ResponseWriter, r *http.Request, t target, fsys fs.FS, m meta, rng byteRange) {
+func (h *handler) send(w http.ResponseWriter, r *http.Request, t target, f vfs.File, m meta, rng byteRange) {
 	hdr := w.Header()
-	var f vfs.File
-	if !m.dir {
-		file, err := fsys.Open(strings.TrimSuffix(t.key, "/"))
-		if err != nil {
-			writeError(w, r, fsError(err), t.resource())
-			return
-		}
-		defer file.Close()
-		vfile, ok := file.(vfs.File)
-		if !ok {
-			writeError(w, r, errNoSuchKey, t.resource())
-			return
-		}
-		f = vfile
-	}
 	var buf []byte
 	if r.Method != http.MethodHead {
 		buf = make([]byte, min(copyBuffer, rng.length))
