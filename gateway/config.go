@@ -43,6 +43,7 @@ type Config struct {
 	// ShutdownTimeout is how long serve lets requests in flight finish
 	// after SIGTERM.
 	ShutdownTimeout time.Duration `mapstructure:"shutdown_timeout"`
+	Plugins         PluginsConfig `mapstructure:"plugins"`
 
 	// File is the config file that was read, "" when none was.
 	File string `mapstructure:"-"`
@@ -87,6 +88,14 @@ type SigningConfig struct {
 	// RequireSignature hides snapshots without a valid signature by a
 	// trusted key from the frontends.
 	RequireSignature bool `mapstructure:"require_signature"`
+}
+
+// PluginsConfig says where importer plugins are found.
+type PluginsConfig struct {
+	// Dir is searched for plugin executables.
+	Dir string `mapstructure:"dir"`
+	// Paths are plugin executables named explicitly.
+	Paths []string `mapstructure:"paths"`
 }
 
 // ListenersConfig holds the servers of "plakar-gw serve".
@@ -188,6 +197,8 @@ var keys = []key{
 	{"anonymous", []string{EnvPrefix + "ANONYMOUS"}, func() string { return "false" }},
 	{"max_concurrent_jobs", []string{EnvPrefix + "MAX_CONCURRENT_JOBS"}, func() string { return "1" }},
 	{"shutdown_timeout", []string{EnvPrefix + "SHUTDOWN_TIMEOUT"}, func() string { return "30s" }},
+	{"plugins.dir", []string{EnvPrefix + "PLUGINS_DIR"}, defaultPluginsDir},
+	{"plugins.paths", []string{EnvPrefix + "PLUGINS_PATHS"}, nil},
 	// Lists of tables: only in the file; their fields are checked when
 	// decoding (an unknown field is an error naming it).
 	{"users", nil, nil},
@@ -226,6 +237,13 @@ func DefaultFiles() []string {
 		out = append(out, filepath.Join(dir, "plakar-gw", "config.yaml"))
 	}
 	return append(out, "/etc/plakar-gw/config.yaml")
+}
+
+func defaultPluginsDir() string {
+	if r := defaultRepo(); r != "" {
+		return filepath.Join(filepath.Dir(r), "plugins")
+	}
+	return ""
 }
 
 func defaultRepo() string {
@@ -268,6 +286,10 @@ func Load(o LoadOptions) (*Config, error) {
 	}
 	if f := o.Flags["repository.passphrase_file"]; f != nil && f.Changed {
 		c.passphraseFileFlag = true
+	}
+	// Plugins register their importer types before jobs are checked.
+	if err := registerPlugins(c); err != nil {
+		return nil, err
 	}
 	return c, c.Validate()
 }

@@ -53,6 +53,6 @@ func newRootCmd(a *app) *cobra.Command {
 	}
 	root.AddCommand(newInitCmd(a), newIngestCmd(a), newSnapshotsCmd(a), newLsCmd(a), newCatCmd(a),
 		newRestoreCmd(a), newSummaryCmd(a), newErrorsCmd(a), newCheckCmd(a), newRmCmd(a), newGCCmd(a),
-		newKeyCmd(a), newSignCmd(a), newVerifyCmd(a), newServeCmd(a), newMountCmd(a), newUserCmd(a), newRepoCmd(a))
+		newKeyCmd(a), newSignCmd(a), newVerifyCmd(a), newServeCmd(a), newMountCmd(a), newUserCmd(a), newRepoCmd(a), newPluginCmd(a))
 	return root
 }
