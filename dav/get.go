@@ -96,19 +96,6 @@ func (d *deferWriter) Write(p []byte) (int, error) {
 	return n, err
 }
 
-// ReadFrom copies with a larger buffer than io.Copy's 32 KiB: a GiB sent
-// in 32 KiB writes spends a good part of its time in system calls.
-func (d *deferWriter) ReadFrom(r io.Reader) (int64, error) {
-	bp := copyPool.Get().(*[]byte)
-	defer copyPool.Put(bp)
-	return io.CopyBuffer(writerOnly{d}, r, *bp)
-}
-
-var copyPool = sync.Pool{New: func() any { b := make([]byte, 512<<10); return &b }}
-
-// writerOnly hides ReadFrom from io.CopyBuffer, which would call it again.
-type writerOnly struct{ io.Writer }
-
 func (d *deferWriter) send() {
 	if d.sent {
 		return
