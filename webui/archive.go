@@ -129,6 +129,9 @@ func (s *server) stream(w http.ResponseWriter, r *http.Request, snap vfs.FS, vie
 	h.Set("Content-Type", ctype)
 	h.Set("Content-Disposition", contentDisposition("attachment", base+ext))
 	h.Set("Cache-Control", "no-store")
+	if r.Method == http.MethodHead { // the headers only, not the archive built and thrown away
+		return
+	}
 	bw := bufio.NewWriterSize(w, outBuf)
 	var a archiver
 	if ext == ".zip" {
