@@ -323,7 +323,9 @@ func readFile(v *viper.Viper, file string) error {
 	}
 	var unknown []string
 	for _, k := range v.AllKeys() {
-		if !slices.ContainsFunc(keys, func(x key) bool { return x.name == k }) {
+		// An empty section ("plugins:" with every field commented out)
+		// shows as a key of its own.
+		if !slices.ContainsFunc(keys, func(x key) bool { return x.name == k || strings.HasPrefix(x.name, k+".") }) {
 			unknown = append(unknown, fmt.Sprintf("%q", k))
 		}
 	}
