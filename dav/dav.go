@@ -105,13 +105,13 @@ func (h *handler) serve(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
 		return
 	}
+	if r.Method == "OPTIONS" { // the same answer everywhere, "*" included
+		h.options(w)
+		return
+	}
 	segs, err := parsePath(r.URL)
 	if err != nil {
 		http.Error(w, err.Error(), http.StatusBadRequest)
-		return
-	}
-	if r.Method == "OPTIONS" {
-		h.options(w)
 		return
 	}
 	res, err := h.tree.resolve(r.Context(), segs)

@@ -44,7 +44,7 @@ func TestDAV(t *testing.T) {
 
 func testOptions(t *testing.T, b *backend) {
 	c := b.client(t)
-	for _, p := range []string{"/", b.root + "/", b.root + "/" + escape("%+#?&")} {
+	for _, p := range []string{"/", "*", b.root + "/", b.root + "/" + escape("%+#?&")} {
 		resp, _ := c.do("OPTIONS", p, nil, "")
 		if resp.StatusCode != http.StatusOK {
 			t.Fatalf("OPTIONS %s: %s", p, resp.Status)
