@@ -105,7 +105,7 @@ func (h *handler) serve(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
 		return
 	}
-	if r.Method == "OPTIONS" { // the same answer everywhere, "*" included
+	if r.Method == "OPTIONS" { // the same answer on every path
 		h.options(w)
 		return
 	}

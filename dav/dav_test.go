@@ -44,7 +44,8 @@ func TestDAV(t *testing.T) {
 
 func testOptions(t *testing.T, b *backend) {
 	c := b.client(t)
-	for _, p := range []string{"/", "*", b.root + "/", b.root + "/" + escape("%+#?&")} {
+	// "OPTIONS *" never gets here: net/http answers it itself.
+	for _, p := range []string{"/", b.root + "/", b.root + "/" + escape("%+#?&")} {
 		resp, _ := c.do("OPTIONS", p, nil, "")
 		if resp.StatusCode != http.StatusOK {
 			t.Fatalf("OPTIONS %s: %s", p, resp.Status)
