@@ -98,3 +98,19 @@ func OpenRepository(ctx context.Context, c *Config) (*engine.Repository, error) 
 	}
 	return r, nil
 }
+
+// OpenForReading opens the repository for the frontends: the signing
+// policy of the config (trusted keys, require_signature) decides which
+// snapshots they see. The caller closes it.
+func OpenForReading(ctx context.Context, c *Config) (*engine.Repository, error) {
+	trusted, err := c.TrustedKeys()
+	if err != nil {
+		return nil, err
+	}
+	repo, err := OpenRepository(ctx, c)
+	if err != nil {
+		return nil, err
+	}
+	repo.SetPolicy(engine.Policy{Trusted: trusted, RequireSignature: c.Signing.RequireSignature})
+	return repo, nil
+}

@@ -15,7 +15,6 @@ import (
 	"golang.org/x/crypto/bcrypt"
 
 	"github.com/plakar-gw/plakar-gw/dav"
-	"github.com/plakar-gw/plakar-gw/engine"
 	"github.com/plakar-gw/plakar-gw/engine/vfs"
 	"github.com/plakar-gw/plakar-gw/s3api"
 	"github.com/plakar-gw/plakar-gw/webui"
@@ -61,16 +60,11 @@ func Serve(ctx context.Context, c *Config, o ServeOptions, log *slog.Logger) err
 	if (l.S3.Enabled || l.WebDAV.Enabled) && len(auth.s3) == 0 && len(auth.dav) == 0 && !c.Anonymous {
 		return errors.New("no credentials: set PLAKAR_GW_ACCESS_KEY_ID and PLAKAR_GW_SECRET_ACCESS_KEY, add users to the config, or set anonymous: true")
 	}
-	trusted, err := c.TrustedKeys()
-	if err != nil {
-		return err
-	}
-	repo, err := OpenRepository(ctx, c)
+	repo, err := OpenForReading(ctx, c)
 	if err != nil {
 		return err
 	}
 	defer repo.Close()
-	repo.SetPolicy(engine.Policy{Trusted: trusted, RequireSignature: c.Signing.RequireSignature})
 	cat := NewCatalog(repo, RefreshInterval)
 	metrics := NewMetrics()
 	metrics.WatchCache(repo.CacheStats)
