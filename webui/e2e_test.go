@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/chromedp/cdproto/browser"
+	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/chromedp"
 	"github.com/plakar-gw/plakar-gw/webui"
 )
@@ -251,6 +252,18 @@ func TestBrowser(t *testing.T) {
 		t.Errorf("selection zip holds %q, want %q", files, wantFiles)
 	}
 
+	// JavaScript improves the page: filter as you type, select all.
+	do(t, ctx, "filter as you type", chromedp.SendKeys(chromedp.CSS("#filter"), "SPACES"))
+	visible, err := chromedp.Run(ctx, chromedp.Evaluate[[]string](`Array.from(document.querySelectorAll("#entries tbody tr:not([hidden])")).map(tr => tr.dataset.name)`))
+	if err != nil || len(visible) != 1 || visible[0] != "dir with spaces" {
+		t.Errorf("rows shown after typing SPACES: %q (%v)", visible, err)
+	}
+	do(t, ctx, "select all", chromedp.Click(chromedp.CSS("#select-all")))
+	checked, err := chromedp.Run(ctx, chromedp.Evaluate[int](`document.querySelectorAll("#entries input.sel:checked").length`))
+	if err != nil || checked != 3 { // the visible row, plus the two still checked from before
+		t.Errorf("%d boxes checked after select all on the filtered page (%v), want 3", checked, err)
+	}
+
 	do(t, ctx, "open the incomplete snapshot",
 		chromedp.Navigate(srv.URL+"/"),
 		chromedp.WaitVisible(chromedp.CSS("#snapshots")),
@@ -276,3 +289,53 @@ func TestBrowser(t *testing.T) {
 }
 
 func ptr[T any](v T) *T { return &v }
+
+// TestBrowserWithoutJavaScript: browsing, the server-side name filter, a
+// single download and a selection work with scripts disabled.
+func TestBrowserWithoutJavaScript(t *testing.T) {
+	ctx := newBrowser(t)
+	art := artifactsDir(t)
+	f := newFake(t, func(o *webui.Options) { o.Anonymous = true })
+	dl := t.TempDir()
+	_, err := chromedp.Run(ctx, chromedp.Func(func(ctx context.Context, _ *chromedp.Target) error {
+		if _, err := chromedp.Call(ctx, emulation.SetScriptExecutionDisabled, emulation.SetScriptExecutionDisabledParams{Value: true}); err != nil {
+			return err
+		}
+		_, err := chromedp.Call(ctx, browser.SetDownloadBehavior, browser.SetDownloadBehaviorParams{
+			Behavior: browser.SetDownloadBehaviorBehaviorAllowAndName, DownloadPath: dl, EventsEnabled: ptr(true)})
+		return err
+	}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	do(t, ctx, "browse without scripts",
+		chromedp.Navigate(f.srv.URL+"/"),
+		chromedp.Click(chromedp.CSS(`tr[data-id="`+f.a1.Info.ID+`"] a.snap-link`)),
+		chromedp.WaitVisible(chromedp.CSS(`tr[data-name="docs"]`)),
+		chromedp.Click(chromedp.CSS(`tr[data-name="docs"] td.name a`)),
+		chromedp.WaitVisible(chromedp.CSS(`tr[data-name="readme.txt"]`)))
+	if ran, _ := chromedp.Run(ctx, chromedp.Evaluate[bool](`!document.getElementById("select-all").hidden`)); ran {
+		t.Error("scripts ran although disabled")
+	}
+	name, got := download(t, ctx, dl, chromedp.Click(chromedp.CSS(`tr[data-name="readme.txt"] a.dl`)))
+	if name != "readme.txt" || string(got) != "hello, readme\n" {
+		t.Errorf("download without scripts: %q %q", name, got)
+	}
+	do(t, ctx, "filter on the server",
+		chromedp.SendKeys(chromedp.CSS("#filter"), "ReAd"),
+		chromedp.Submit(chromedp.CSS("#filter")),
+		chromedp.WaitVisible(chromedp.CSS(`a[href="?"]`)))
+	rows, err := chromedp.Run(ctx, chromedp.Evaluate[[]string](`Array.from(document.querySelectorAll("#entries tbody tr[data-name]")).map(tr => tr.dataset.name)`))
+	if err != nil || len(rows) != 1 || rows[0] != "readme.txt" {
+		t.Errorf("server-side filter: %q (%v)", rows, err)
+	}
+	screenshot(t, ctx, art, "11-no-javascript.png")
+	do(t, ctx, "select a file", chromedp.Click(chromedp.CSS(`tr[data-name="readme.txt"] input.sel`)))
+	name, got = download(t, ctx, dl, chromedp.Click(chromedp.CSS("#select-tgz")))
+	if name != "docs-selection.tar.gz" {
+		t.Errorf("selection without scripts saved as %q", name)
+	}
+	if entries := readTarGz(t, got); entries["readme.txt"].data != "hello, readme\n" || len(entries) != 1 {
+		t.Errorf("selection without scripts holds %v", entries)
+	}
+}
