@@ -91,6 +91,7 @@ func newFake(t *testing.T, mod func(*webui.Options)) *fake {
 		"dir/x":      {Data: []byte("x"), Mode: 0o600, ModTime: t0},
 	}}
 	f.b1.Info.Signed = "signed by 0123abcd"
+	f.a2.Info.Signed = "signed by 4567cdef, trusted"
 	f.full = vfstest.New(f.a1, f.a2, f.b1)
 	f.onlyA = vfstest.New(f.a1, f.a2)
 	o := webui.Options{

@@ -21,7 +21,7 @@ func TestSnapshotsPage(t *testing.T) {
 	f := newFake(t, nil)
 	c := loggedIn(t, f.srv.URL, "root", "root-pw")
 	_, body := c.get("/")
-	mustContain(t, "snapshots page", body, "a1a1a1a1a1a1", "a2a2a2a2a2a2", "b1b1b1b1b1b1", "signed by 0123abcd", `href="/job/a"`, "weekly")
+	mustContain(t, "snapshots page", body, "a1a1a1a1a1a1", "a2a2a2a2a2a2", "b1b1b1b1b1b1", `<span class="sig signed">signed by 0123abcd</span>`, `<span class="sig trusted">signed by 4567cdef, trusted</span>`, `<span class="sig unsigned">unsigned</span>`, `href="/job/a"`, "weekly")
 	// Newest first by default, oldest first with sort=time.
 	if i, j := bytes.Index(body, []byte("a2a2a2a2a2a2")), bytes.Index(body, []byte("a1a1a1a1a1a1")); i > j {
 		t.Error("default order is not newest first")

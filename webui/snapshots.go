@@ -22,7 +22,7 @@ type snapRow struct {
 func rowOf(si vfs.SnapshotInfo) snapRow {
 	trust := "unsigned"
 	switch {
-	case strings.HasPrefix(si.Signed, "trusted"):
+	case strings.HasSuffix(si.Signed, "trusted"): // "signed by KEYID, trusted"
 		trust = "trusted"
 	case strings.HasPrefix(si.Signed, "signed"):
 		trust = "signed"
