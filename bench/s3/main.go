@@ -446,12 +446,16 @@ func listOnce(base, query string) (listPage, time.Duration, error) {
 	}
 	defer resp.Body.Close()
 	var p listPage
+	// The server's time is until the last byte; decoding is the client's.
+	b, err := io.ReadAll(resp.Body)
+	d := time.Since(t)
+	if err != nil {
+		return p, 0, err
+	}
 	if resp.StatusCode != 200 {
-		b, _ := io.ReadAll(resp.Body)
 		return p, 0, fmt.Errorf("list: %s %s", resp.Status, b)
 	}
-	err = xml.NewDecoder(resp.Body).Decode(&p)
-	return p, time.Since(t), err
+	return p, d, xml.Unmarshal(b, &p)
 }
 
 // listMillion pages through the 1,000,000 keys, 1,000 at a time, twice
