@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Benchmark of the WebDAV frontend (issue 5), not run by CI:
 #   - PROPFIND depth 1 on a directory of 10,000 and of 100,000 entries,
-#     first (cold tree nodes) and second request, with the growth of the
-#     server's peak RSS (VmHWM, reset before each request where the kernel
-#     allows) over its RSS before the request;
+#     each on a fresh server: first (cold tree nodes) and second request,
+#     with the growth of the server's peak RSS (VmHWM, reset before each
+#     request where the kernel allows) over its RSS before the request;
 #   - GET of a 1 GiB file through WebDAV against a plain http.FileServer on
 #     the same source file, in the same run (best of 3 each, curl).
 # Prints a markdown table; targets: 10k <= 0.3 s, 100k <= 2 s, memory
@@ -73,12 +73,21 @@ start() { # start NAME CMD...: runs CMD in the background, sets url from its out
 	done
 	[ -n "$url" ] || { cat "$out" >&2; exit 1; }
 }
-start dav "$WORK/plakar-gw" serve --webdav 127.0.0.1:0
-dav=$url davpid=${pids[0]}
-start plain "$WORK/fileserver" "$WORK/src"
-plain=$url
 auth=(-u "$PLAKAR_GW_ACCESS_KEY_ID:$PLAKAR_GW_SECRET_ACCESS_KEY")
-curl -s -o /dev/null "${auth[@]}" -X PROPFIND -H 'Depth: 0' "$dav/" # bcrypt once
+# fresh_dav: a new WebDAV server (the previous one stopped), so that each
+# measure starts from a process that has read nothing yet.
+fresh_dav() {
+	if [ -n "${davpid:-}" ]; then
+		kill -TERM "$davpid"
+		wait "$davpid" 2>/dev/null || true
+		local live=() p
+		for p in "${pids[@]}"; do [ "$p" = "$davpid" ] || live+=("$p"); done
+		pids=("${live[@]}")
+	fi
+	start dav "$WORK/plakar-gw" serve --webdav 127.0.0.1:0
+	dav=$url davpid=${pids[${#pids[@]} - 1]}
+	curl -s -o /dev/null "${auth[@]}" -X PROPFIND -H 'Depth: 0' "$dav/" # bcrypt once
+}
 
 kib() { awk -v k="$2" '$1 == k":" { print $2 }' "/proc/$1/status"; }
 rows=()
@@ -95,15 +104,27 @@ propfind() { # propfind DIR ENTRIES
 	done
 }
 log "PROPFIND"
+fresh_dav
 propfind d10k 10000
+fresh_dav
 propfind d100k 100000
 
+fresh_dav
+start plain "$WORK/fileserver" "$WORK/src"
+plain=$url plainpid=${pids[${#pids[@]} - 1]}
+
 log "GET $SIZE bytes, 3 times each, alternating"
-best_dav=0 best_plain=0
+# cpu PID: user+system seconds the process has used so far.
+cpu() { awk -v hz="$(getconf CLK_TCK)" '{ printf "%.2f", ($14 + $15) / hz }' "/proc/$1/stat"; }
+best_dav=0 best_plain=0 cpu_dav=0 cpu_plain=0
 for _ in 1 2 3; do
+	c0=$(cpu "$davpid")
 	s=$(curl -s -o /dev/null -w '%{speed_download}' "${auth[@]}" "$dav/bench-latest/huge.bin")
+	cpu_dav=$(awk -v a="$cpu_dav" -v b="$c0" -v c="$(cpu "$davpid")" 'BEGIN { print a + c - b }')
 	best_dav=$(awk -v a="$s" -v b="$best_dav" 'BEGIN { print (a > b) ? a : b }')
+	c0=$(cpu "$plainpid")
 	s=$(curl -s -o /dev/null -w '%{speed_download}' "$plain/huge.bin")
+	cpu_plain=$(awk -v a="$cpu_plain" -v b="$c0" -v c="$(cpu "$plainpid")" 'BEGIN { print a + c - b }')
 	best_plain=$(awk -v a="$s" -v b="$best_plain" 'BEGIN { print (a > b) ? a : b }')
 done
 ratio=$(awk -v a="$best_dav" -v b="$best_plain" 'BEGIN { printf "%.2f", a / b }')
@@ -113,8 +134,9 @@ echo
 echo "| measure | time / speed | server memory growth | notes |"
 echo "|---|---|---|---|"
 for r in "${rows[@]}"; do echo "$r"; done
-echo "| GET huge.bin via WebDAV | $(mbs "$best_dav") | | best of 3 |"
-echo "| GET huge.bin via http.FileServer | $(mbs "$best_plain") | | best of 3, same file |"
+echo "| GET huge.bin via WebDAV | $(mbs "$best_dav") | | best of 3; server CPU $(awk -v c="$cpu_dav" 'BEGIN { printf "%.2f", c / 3 }') s per GET |"
+echo "| GET huge.bin via http.FileServer | $(mbs "$best_plain") | | best of 3, same file; server CPU $(awk -v c="$cpu_plain" 'BEGIN { printf "%.2f", c / 3 }') s per GET |"
 echo "| ratio WebDAV / FileServer | $ratio | | target >= 0.6 |"
 echo
-echo "peak RSS of the WebDAV server over the run: $(kib "$davpid" VmHWM) KiB (since the last reset)"
+echo "load average: $(cut -d' ' -f1-3 /proc/loadavg) on $(nproc) cores"
+echo "peak RSS of the WebDAV server over the GETs: $(kib "$davpid" VmHWM) KiB"
