@@ -2,6 +2,7 @@ package webui
 
 import (
 	"context"
+	"fmt"
 	"html/template"
 	"io/fs"
 	"net/http"
@@ -119,7 +120,7 @@ func (s *server) dirPage(w http.ResponseWriter, r *http.Request, snap vfs.FS, na
 		"Total":      sum.Self.Files + sum.Self.Dirs + sum.Self.Symlinks + sum.Self.Others,
 		"SelectURL":  snapURL("select", name, p),
 		"ArchiveURL": snapURL("archive", name, p),
-		"Chart":      template.HTML(barChart("Largest subdirectories (subtree bytes)", bars)),
+		"Chart":      template.HTML(barChart(barTitle(sum), bars)),
 		"Largest":    largestURL(name, sum.Subtree.LargestFile),
 	}
 	if more {
@@ -148,6 +149,13 @@ func (s *server) snapInfo(r *http.Request, _ vfs.FS, name string) (vfs.SnapshotI
 		}
 	}
 	return vfs.SnapshotInfo{}, false
+}
+
+func barTitle(sum vfs.Summary) string {
+	if sum.Self.Dirs > maxBarDirs {
+		return fmt.Sprintf("Largest of the first %d subdirectories (subtree bytes)", maxBarDirs)
+	}
+	return "Largest subdirectories (subtree bytes)"
 }
 
 func largestURL(snap, abs string) string {

@@ -123,6 +123,38 @@ func TestRealEngine(t *testing.T) {
 		})
 	})
 
+	// Small pages: every page boundary that falls after a directory makes
+	// the next page seek past that directory's subtree.
+	t.Run("paging", func(t *testing.T) {
+		small := newClient(t, newServer(t, fx.repo, webui.Options{Anonymous: true, PageSize: 3}))
+		for _, dir := range []string{".", "nested", "nested/a"} {
+			des, _ := os.ReadDir(filepath.Join(fx.src, dir))
+			var want, got []string
+			for _, de := range des {
+				want = append(want, de.Name())
+			}
+			next := escPath("s", snap, dir)
+			for pages := 0; next != ""; pages++ {
+				if pages > len(want) {
+					t.Fatalf("%s: too many pages", dir)
+				}
+				resp, body := small.get(next)
+				if resp.StatusCode != 200 {
+					t.Fatalf("%s: %s", next, resp.Status)
+				}
+				got = append(got, rowNames(body)...)
+				next = ""
+				if m := nextRE.FindSubmatch(body); m != nil {
+					next = htmlUnescape(string(m[1]))
+				}
+			}
+			sort.Strings(got)
+			if !slices.Equal(got, want) {
+				t.Errorf("%s in pages of 3: %q, want %q", dir, got, want)
+			}
+		}
+	})
+
 	t.Run("files", func(t *testing.T) {
 		n := 0
 		filepath.WalkDir(fx.src, func(p string, d fs.DirEntry, err error) error {
