@@ -22,6 +22,9 @@
 //     of a one-part multipart ETag, because some clients (rclone) compare a
 //     plain 32-hex ETag with the MD5 of what they downloaded, and the content
 //     id is not an MD5.
+//   - A key holding a control character that XML 1.0 cannot carry (other
+//     than tab, newline, carriage return) is only listed faithfully with
+//     encoding-type=url, which the aws CLI and most SDKs send.
 //   - A request for several ranges at once is answered with the whole
 //     object (200), as S3 does.
 //   - Keys with "." or ".." segments, empty segments, an encoded slash
