@@ -10,7 +10,8 @@
 # Prints a markdown table; targets: warm ratio >= 0.8, cold >= 0.4,
 # find <= 3 s, peak RSS <= 200 MB.
 #
-# usage: bench/mount/run.sh [--work DIR] [--size BYTES] [--files N] [--rounds N]
+# usage: bench/mount/run.sh [--work DIR] [--size BYTES] [--files N] [--rounds N] [--reuse]
+# --reuse keeps the data and repository of the previous run in DIR.
 # Needs root (to drop the page cache; without it "cold" is only a fresh
 # mount), /dev/fuse and fuse3, python3, about 3 GiB free in the work dir.
 set -euo pipefail
@@ -20,13 +21,15 @@ WORK=/tmp/plakar-gw-mount-bench
 SIZE=$((1 << 30))
 FILES=100000
 ROUNDS=3
+REUSE=no
 while (($#)); do
 	case $1 in
+	--reuse) REUSE=yes; shift ;;
 	--work) WORK=$2; shift 2 ;;
 	--size) SIZE=$2; shift 2 ;;
 	--files) FILES=$2; shift 2 ;;
 	--rounds) ROUNDS=$2; shift 2 ;;
-	*) echo "usage: $0 [--work DIR] [--size BYTES] [--files N] [--rounds N]" >&2; exit 2 ;;
+	*) echo "usage: $0 [--work DIR] [--size BYTES] [--files N] [--rounds N] [--reuse]" >&2; exit 2 ;;
 	esac
 done
 
@@ -75,18 +78,25 @@ if [ -e "$WORK" ] && [ ! -e "$WORK/.mount-bench" ]; then
 	exit 1
 fi
 stop_mount
-rm -rf "$WORK"
-mkdir -p "$WORK/src/big" "$WORK/src/many" "$mnt"
-touch "$WORK/.mount-bench"
+if [ "$REUSE" = yes ] && [ -e "$WORK/.mount-bench-data" ]; then
+	SIZE=$(stat -c %s "$WORK/src/big/big.bin")
+	FILES=$(cat "$WORK/.mount-bench-data")
+else
+	REUSE=no
+	rm -rf "$WORK"
+	mkdir -p "$WORK/src/big" "$WORK/src/many" "$mnt"
+	touch "$WORK/.mount-bench"
+fi
 
 log "building plakar-gw"
 go build -o "$WORK/plakar-gw" ./cmd/plakar-gw
 gw=$WORK/plakar-gw
 export PLAKAR_GW_PASSPHRASE=bench PLAKAR_GW_REPO=$WORK/repo PLAKAR_GW_CACHE_DIR=$WORK/cache
 
-log "writing a $SIZE-byte random file and $FILES small files"
-head -c "$SIZE" /dev/urandom >"$WORK/src/big/big.bin"
-python3 - "$WORK/src/many" "$FILES" <<'PY'
+if [ "$REUSE" = no ]; then
+	log "writing a $SIZE-byte random file and $FILES small files"
+	head -c "$SIZE" /dev/urandom >"$WORK/src/big/big.bin"
+	python3 - "$WORK/src/many" "$FILES" <<'PY'
 import os, sys
 root, n = sys.argv[1], int(sys.argv[2])
 for i in range(n):
@@ -97,10 +107,12 @@ for i in range(n):
         f.write("file %d\n" % i)
 PY
 
-log "ingesting"
-"$gw" init >/dev/null
-"$gw" ingest --job big "$WORK/src/big" >/dev/null
-"$gw" ingest --job many "$WORK/src/many" >/dev/null
+	log "ingesting"
+	"$gw" init >/dev/null
+	"$gw" ingest --job big "$WORK/src/big" >/dev/null
+	"$gw" ingest --job many "$WORK/src/many" >/dev/null
+	echo "$FILES" >"$WORK/.mount-bench-data"
+fi
 
 dc=() dw=() ds=() mc=() mw=() ms=() fc=() fw=() loads=() rss=()
 for round in $(seq "$ROUNDS"); do
