@@ -530,3 +530,18 @@ func TestDirectoryPaging(t *testing.T) {
 		t.Errorf("filter F0249: %q", rows)
 	}
 }
+
+func TestSessionExpires(t *testing.T) {
+	f := newFake(t, func(o *webui.Options) { o.SessionTTL = 300 * time.Millisecond })
+	c := loggedIn(t, f.srv.URL, "alice", "alice-pw")
+	for range 3 { // use keeps it alive
+		time.Sleep(150 * time.Millisecond)
+		if resp, _ := c.get("/"); resp.StatusCode != 200 {
+			t.Fatalf("session in use expired: %s", resp.Status)
+		}
+	}
+	time.Sleep(500 * time.Millisecond)
+	if resp, _ := c.get("/"); resp.StatusCode != http.StatusSeeOther {
+		t.Errorf("idle session still valid: %s", resp.Status)
+	}
+}
