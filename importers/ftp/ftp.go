@@ -55,7 +55,8 @@ type Config struct {
 	TLS                bool
 	CAFile             string
 	InsecureSkipVerify bool
-	// Concurrency is the number of connections (default 4).
+	// Concurrency is the number of connections that transfer files (and
+	// ask MDTM) at once, default 4; the scan lists on one more.
 	Concurrency int
 	// Timeout bounds the dial and every network read or write, so a
 	// server that stops answering fails the operation (default 30 s).

@@ -147,6 +147,18 @@ func (p *pool) get(ctx context.Context) (*ftp.ServerConn, error) {
 	return c, nil
 }
 
+// dialExtra dials a connection outside the pool's bound: the scan's own,
+// so that listing never waits behind file transfers, nor they behind it.
+func (p *pool) dialExtra(ctx context.Context) (*ftp.ServerConn, error) {
+	p.mu.Lock()
+	closed := p.closed
+	p.mu.Unlock()
+	if closed {
+		return nil, os.ErrClosed
+	}
+	return p.d.dial(ctx)
+}
+
 // put returns a healthy connection.
 func (p *pool) put(c *ftp.ServerConn) {
 	p.mu.Lock()

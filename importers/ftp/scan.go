@@ -9,6 +9,8 @@ import (
 	"os"
 	"slices"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/jlaffaye/ftp"
@@ -16,8 +18,9 @@ import (
 	"github.com/plakar-gw/plakar-gw/importers"
 )
 
-// Scan walks the tree depth-first in pre-order (see the package doc) on one
-// connection of the pool.
+// Scan walks the tree depth-first in pre-order (see the package doc),
+// listing on a connection of its own; MDTM, when needed, fans out over the
+// pool.
 //
 // A directory the server refuses to list (a 5xx reply) is yielded with
 // Err set and no children; the scan goes on. A dropped connection is
@@ -47,7 +50,7 @@ type walker struct {
 
 func (w *walker) release() {
 	if w.c != nil {
-		w.imp.pool.put(w.c)
+		w.c.Quit()
 		w.c = nil
 	}
 }
@@ -89,6 +92,9 @@ func (w *walker) dir(rec importers.Record) bool {
 	}
 	if !w.emit(rec) {
 		return false
+	}
+	if w.imp.mdtm {
+		w.imp.exactTimes(w.ctx, rec.Path, entries)
 	}
 	for _, e := range entries {
 		child := w.record(rec.Path, e)
@@ -138,7 +144,7 @@ func (w *walker) retry(op func(*ftp.ServerConn) error) error {
 			}
 		}
 		if w.c == nil {
-			if w.c, err = w.imp.pool.get(w.ctx); err != nil {
+			if w.c, err = w.imp.pool.dialExtra(w.ctx); err != nil {
 				if permanent(err) || errors.Is(err, os.ErrClosed) || w.ctx.Err() != nil {
 					return err
 				}
@@ -148,7 +154,7 @@ func (w *walker) retry(op func(*ftp.ServerConn) error) error {
 		if err = op(w.c); err == nil || permanent(err) {
 			return err
 		}
-		w.imp.pool.discard(w.c)
+		w.c.Quit()
 		w.c = nil
 	}
 	return err
@@ -173,25 +179,46 @@ func (w *walker) record(dir string, e *ftp.Entry) importers.Record {
 	default:
 		rec.Mode = 0o644
 		rec.Size = int64(e.Size)
-		if w.imp.mdtm {
-			w.exactTime(&rec)
-		}
 	}
 	return rec
 }
 
-// exactTime replaces LIST's minute- or day-precision time with MDTM's. A
-// failure keeps the coarse time: Open will tell whether the file is there.
-func (w *walker) exactTime(rec *importers.Record) {
-	var t time.Time
-	err := w.retry(func(c *ftp.ServerConn) error {
-		var err error
-		t, err = c.GetTime(w.imp.serverPath(rec.Path))
-		return err
-	})
-	if err == nil {
-		rec.ModTime = t
+// exactTimes replaces LIST's minute- or day-precision times of the files
+// in entries with MDTM's, asking on up to Concurrency connections of the
+// pool at once: one round trip per file, in parallel. A failure keeps the
+// coarse time: Open will tell whether the file is there.
+func (imp *Importer) exactTimes(ctx context.Context, dir string, entries []*ftp.Entry) {
+	var files []*ftp.Entry
+	for _, e := range entries {
+		if e.Type == ftp.EntryTypeFile && !strings.Contains(e.Name, "/") {
+			files = append(files, e)
+		}
 	}
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range min(imp.cfg.Concurrency, (len(files)+7)/8) {
+		wg.Go(func() {
+			c, err := imp.pool.get(ctx)
+			if err != nil {
+				return
+			}
+			for {
+				i := int(next.Add(1)) - 1
+				if i >= len(files) || ctx.Err() != nil {
+					imp.pool.put(c)
+					return
+				}
+				t, err := c.GetTime(imp.serverPath(childPath(dir, files[i].Name)))
+				if err == nil {
+					files[i].Time = t
+				} else if !permanent(err) {
+					imp.pool.discard(c) // the next files keep LIST's times
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
 }
 
 func childPath(dir, name string) string {
