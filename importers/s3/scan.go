@@ -7,6 +7,7 @@ import (
 	iofs "io/fs"
 	"iter"
 	"os"
+	"slices"
 	"strings"
 	"time"
 
@@ -23,7 +24,7 @@ var dirTime = time.Unix(0, 0).UTC()
 
 // Scan lists the prefix with ListObjectsV2, page by page, and turns the
 // keys into a tree (see the package doc). Only the directories on the
-// current branch are held in memory, with the names of the files listed in
+// current branch are held in memory, with a few names of files listed in
 // each (to spot a key "a" next to keys "a/...", which no tree can hold).
 //
 // Invalid keys and such conflicts are records with Err set, named after the
@@ -39,7 +40,7 @@ func (imp *Importer) Scan(ctx context.Context) iter.Seq2[importers.Record, error
 		if !b.emit(importers.Record{Path: "/", Mode: iofs.ModeDir | 0o755, ModTime: dirTime}) {
 			return
 		}
-		b.stack = []*level{{path: "/", files: map[string]bool{}}}
+		b.stack = []*level{{path: "/"}}
 		pages := s3.NewListObjectsV2Paginator(imp.client, &s3.ListObjectsV2Input{
 			Bucket: aws.String(imp.bucket), Prefix: aws.String(imp.prefix)})
 		for pages.HasMorePages() {
@@ -62,9 +63,25 @@ func (imp *Importer) Scan(ctx context.Context) iter.Seq2[importers.Record, error
 }
 
 type level struct {
-	path  string
-	files map[string]bool // names of files yielded in this directory
+	path string
+	// files holds names of files yielded in this directory that a later
+	// key could still use as a directory name. In byte order, between the
+	// key "a" and the keys "a/..." come only keys that start with "a" then
+	// a byte below '/' ("a b", "a.txt"): so only the chain of names that
+	// are prefixes of the latest one can conflict, a few at most however
+	// large the directory.
+	files []string
 }
+
+// addFile records name, a file just yielded in l.
+func (l *level) addFile(name string) {
+	for len(l.files) > 0 && !strings.HasPrefix(name, l.files[len(l.files)-1]) {
+		l.files = l.files[:len(l.files)-1]
+	}
+	l.files = append(l.files, name)
+}
+
+func (l *level) hasFile(name string) bool { return slices.Contains(l.files, name) }
 
 type builder struct {
 	yield   func(importers.Record, error) bool
@@ -126,7 +143,7 @@ func (b *builder) object(obj types.Object) bool {
 	for i := len(b.stack) - 1; i < len(dirs); i++ {
 		top := b.stack[len(b.stack)-1]
 		name := dirs[i]
-		if top.files[name] {
+		if top.hasFile(name) {
 			return b.invalid(key, rel, fmt.Errorf("%q is also an object, and a path cannot be both a file and a directory", b.prefix+strings.Join(dirs[:i+1], "/")))
 		}
 		rec := importers.Record{Path: join(top.path, name), Mode: iofs.ModeDir | 0o755, ModTime: dirTime}
@@ -137,14 +154,14 @@ func (b *builder) object(obj types.Object) bool {
 		if !b.emit(rec) {
 			return false
 		}
-		b.stack = append(b.stack, &level{path: rec.Path, files: map[string]bool{}})
+		b.stack = append(b.stack, &level{path: rec.Path})
 	}
 	if isDir {
 		return true
 	}
 	top := b.stack[len(b.stack)-1]
 	name := segs[len(segs)-1]
-	top.files[name] = true
+	top.addFile(name)
 	return b.emit(importers.Record{Path: join(top.path, name), Mode: 0o644,
 		Size: aws.ToInt64(obj.Size), ModTime: aws.ToTime(obj.LastModified), Xattrs: etag(obj.ETag)})
 }

@@ -21,7 +21,7 @@ func build(t *testing.T, prefix string, keys ...string) ([]importers.Record, err
 	t.Helper()
 	var recs []importers.Record
 	var scanErr error
-	b := &builder{ctx: context.Background(), prefix: prefix, stack: []*level{{path: "/", files: map[string]bool{}}}}
+	b := &builder{ctx: context.Background(), prefix: prefix, stack: []*level{{path: "/"}}}
 	b.yield = func(r importers.Record, err error) bool {
 		if err != nil {
 			scanErr = err
@@ -136,6 +136,19 @@ func TestInvalidKeys(t *testing.T) {
 }
 
 func strconvQuote(s string) string { return `"` + strings.ReplaceAll(s, "\x00", `\x00`) + `"` }
+
+// TestFileThenDirectoryConflict: a key "a" and keys "a/..." cannot both
+// be imported; the later ones are errors, even with keys between them.
+func TestFileThenDirectoryConflict(t *testing.T) {
+	recs, err := build(t, "", "a", "a b", "a-c", "a.txt", "a/x", "a/y", "b")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"/a", "/a b", "/a-c", "/a.txt", "/invalid-key:a%2Fx ERR", "/invalid-key:a%2Fy ERR", "/b"}
+	if got := describe(recs); !slices.Equal(got, want) {
+		t.Errorf("got  %q\nwant %q", got, want)
+	}
+}
 
 func TestOutOfOrderListingFails(t *testing.T) {
 	if _, err := build(t, "", "b", "a"); err == nil || !strings.Contains(err.Error(), "out of byte order") {
