@@ -114,13 +114,17 @@ PY
 	echo "$FILES" >"$WORK/.mount-bench-data"
 fi
 
-dc=() dw=() ds=() mc=() mw=() ms=() fc=() fw=() loads=() rss=()
+dc=() dw=() ds=() ec=() mc=() mw=() ms=() fc=() fw=() loads=() rss=()
 for round in $(seq "$ROUNDS"); do
 	log "round $round: cat from disk"
 	drop_caches
 	dc+=("$(seconds cat "$WORK/src/big/big.bin")")
 	dw+=("$(seconds cat "$WORK/src/big/big.bin")")
 	ds+=("$(seconds cat "$WORK/src/big/big.bin")")
+
+	log "round $round: plakar-gw cat (the engine's read path without FUSE)"
+	drop_caches
+	ec+=("$(seconds "$gw" cat big-latest:/big.bin)")
 
 	log "round $round: cat through a fresh mount"
 	drop_caches
@@ -145,6 +149,7 @@ for round in $(seq "$ROUNDS"); do
 done
 
 dc=$(best "${dc[@]}") dw=$(best "${dw[@]}") ds=$(best "${ds[@]}")
+ec=$(best "${ec[@]}")
 mc=$(best "${mc[@]}") mw=$(best "${mw[@]}") ms=$(best "${ms[@]}")
 fc=$(best "${fc[@]}") fw=$(best "${fw[@]}")
 maxrss=$(printf '%s\n' "${rss[@]}" | sort -g | tail -1)
@@ -156,6 +161,7 @@ page cache dropped before cold reads: $drop, best of $ROUNDS rounds (load averag
 | measure | disk (cat) | mount (cat) | ratio (mount/disk throughput) | target |
 |---|---|---|---|---|
 | sequential read, cold | $dc s ($(mbps "$dc") MB/s) | $mc s ($(mbps "$mc") MB/s) | $(ratio "$dc" "$mc") | >= 0.4 |
+| same, plakar-gw cat instead of the mount (engine, no FUSE; includes opening the repository) | | $ec s ($(mbps "$ec") MB/s) | $(ratio "$dc" "$ec") | |
 | sequential read, warm (first re-read) | $dw s ($(mbps "$dw") MB/s) | $mw s ($(mbps "$mw") MB/s) | $(ratio "$dw" "$mw") | >= 0.8 |
 | sequential read, warm (steady) | $ds s ($(mbps "$ds") MB/s) | $ms s ($(mbps "$ms") MB/s) | $(ratio "$ds" "$ms") | >= 0.8 |
 | find \| wc -l ($count entries), fresh mount | | $fc s | | <= 3 s |
