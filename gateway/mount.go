@@ -18,6 +18,9 @@ type MountOptions struct {
 
 // Mount opens the repository and mounts it at dir until ctx is done.
 func Mount(ctx context.Context, c *Config, dir string, o MountOptions, log *slog.Logger) error {
+	if err := mount.Check(dir); err != nil {
+		return err // before the passphrase is stretched and the index loaded
+	}
 	trusted, err := c.TrustedKeys()
 	if err != nil {
 		return err

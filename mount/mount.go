@@ -121,6 +121,17 @@ func fsOptions(o Options) *fs.Options {
 	return opts
 }
 
+// Check reports the usual set-up problems (no FUSE, no fusermount3 for a
+// non-root user, dir missing, stale or already mounted) with what to do,
+// so a command can fail before it opens a repository. Serve checks too.
+func Check(dir string) error {
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return fmt.Errorf("mount: %w", err)
+	}
+	return preflight(abs)
+}
+
 // preflight turns the usual set-up problems into messages that say what
 // to do, before go-fuse reports them less clearly.
 func preflight(dir string) error {
