@@ -51,8 +51,17 @@ type file struct {
 	pos    int64
 	last   int // index of the cached chunk, -1 for none
 	cached []byte
-	pre    *prefetched
+	pre    []*prefetched // chunks being loaded ahead, in order
+	run    int           // consecutive sequential chunk reads
 }
+
+// maxReadAhead bounds the chunks loaded ahead of a sequential reader (a
+// random reader loads nothing ahead); the window grows by one chunk per
+// sequential read up to it. One chunk ahead overlaps loading with
+// consuming; measured on 2 cores, a window of 3 read a 256 MiB file 20-40%
+// slower in the same run (391-575 against 674-712 MB/s, the same CPU),
+// so deeper windows are for stores with high latency only.
+const maxReadAhead = 1
 
 var _ vfs.File = (*file)(nil)
 
@@ -68,14 +77,14 @@ func newFile(f *snapFS, e *tree.Entry, info *fileInfo, name string) *file {
 
 func (f *file) Stat() (fs.FileInfo, error) { return f.info, nil }
 
-// Close waits for a prefetch in flight, so no read outlives the file.
+// Close waits for the prefetches in flight, so no read outlives the file.
 func (f *file) Close() error {
 	f.mu.Lock()
 	pre := f.pre
 	f.pre = nil
 	f.mu.Unlock()
-	if pre != nil {
-		<-pre.done
+	for _, p := range pre {
+		<-p.done
 	}
 	return nil
 }
@@ -142,12 +151,21 @@ func (f *file) chunk(i int) ([]byte, error) {
 		f.mu.Unlock()
 		return data, nil
 	}
-	sequential := f.last >= 0 && i == f.last+1
-	pre := f.pre
-	if pre != nil && pre.index == i {
-		f.pre = nil
+	if f.last >= 0 && i == f.last+1 {
+		f.run++
 	} else {
-		pre = nil
+		f.run = 0
+	}
+	// Take chunk i from the window if it is there; a jump elsewhere drops
+	// the window (its loads finish in the background and are discarded).
+	var pre *prefetched
+	for len(f.pre) > 0 && f.pre[0].index < i {
+		f.pre = f.pre[1:]
+	}
+	if len(f.pre) > 0 && f.pre[0].index == i {
+		pre, f.pre = f.pre[0], f.pre[1:]
+	} else {
+		f.pre = nil
 	}
 	f.mu.Unlock()
 	var data []byte
@@ -163,8 +181,16 @@ func (f *file) chunk(i int) ([]byte, error) {
 	}
 	f.mu.Lock()
 	f.last, f.cached = i, data
-	if (sequential || i == 0) && i+1 < len(f.e.Chunks) && f.pre == nil {
-		f.pre = f.prefetch(i + 1)
+	if f.run > 0 || i == 0 {
+		want := min(f.run+1, maxReadAhead)
+		next := i + 1
+		if n := len(f.pre); n > 0 {
+			next = f.pre[n-1].index + 1
+		}
+		for len(f.pre) < want && next < len(f.e.Chunks) {
+			f.pre = append(f.pre, f.prefetch(next))
+			next++
+		}
 	}
 	f.mu.Unlock()
 	return data, nil

@@ -222,7 +222,11 @@ func (r *Repository) LoadBlob(ctx context.Context, id blob.ID) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	return r.openBlob(h, sealed)
+	plain, err := pack.OpenBlobInPlace(r.key, h, sealed)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v (pack %s offset %d)", vfs.ErrCorrupt, err, h.Pack, h.Offset)
+	}
+	return plain, nil
 }
 
 // loadChunk is LoadBlob through the chunk cache, for file readers. The

@@ -28,6 +28,11 @@ const MasterSize = 32
 // Overhead is what Seal adds to a plaintext.
 const Overhead = chacha20poly1305.NonceSizeX + chacha20poly1305.Overhead
 
+// NonceSize is the length of the nonce that starts a sealed object; its
+// ciphertext follows, so Open(sealed[NonceSize:NonceSize], sealed, ad)
+// decrypts in place.
+const NonceSize = chacha20poly1305.NonceSizeX
+
 // Key holds the subkeys of one repository. It is safe for concurrent use.
 type Key struct {
 	master []byte
