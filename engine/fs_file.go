@@ -55,13 +55,12 @@ type file struct {
 	run    int           // consecutive sequential chunk reads
 }
 
-// maxReadAhead bounds the chunks loaded ahead of a sequential reader (a
-// random reader loads nothing ahead); the window grows by one chunk per
+// Options.ReadAhead bounds the chunks loaded ahead of a sequential reader
+// (a random reader loads nothing ahead); the window grows by one chunk per
 // sequential read up to it. One chunk ahead overlaps loading with
-// consuming; measured on 2 cores, a window of 3 read a 256 MiB file 20-40%
-// slower in the same run (391-575 against 674-712 MB/s, the same CPU),
-// so deeper windows are for stores with high latency only.
-const maxReadAhead = 1
+// consuming; measured on 2 cores with a local folder, a window of 3 read a
+// 256 MiB file 20-40% slower in the same run (391-575 against 674-712
+// MB/s, the same CPU), so deeper windows are for high-latency stores.
 
 var _ vfs.File = (*file)(nil)
 
@@ -182,7 +181,7 @@ func (f *file) chunk(i int) ([]byte, error) {
 	f.mu.Lock()
 	f.last, f.cached = i, data
 	if f.run > 0 || i == 0 {
-		want := min(f.run+1, maxReadAhead)
+		want := min(f.run+1, f.fsys.r.readAhead)
 		next := i + 1
 		if n := len(f.pre); n > 0 {
 			next = f.pre[n-1].index + 1

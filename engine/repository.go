@@ -42,6 +42,10 @@ type Options struct {
 	// or the same file twice, then cost no store read and no decryption.
 	// 0 means 16; negative disables it.
 	ChunkCache int
+	// ReadAhead is how many chunks a sequential reader loads ahead; 0
+	// means 1, right for a local folder. A store with a high latency per
+	// read (object storage) wants more in flight.
+	ReadAhead int
 }
 
 // CacheStats count cache hits and misses since the repository was opened.
@@ -58,6 +62,7 @@ type Repository struct {
 	cache       *cache.Cache
 	nodes       *lru.Cache[blob.ID, *tree.Node]
 	chunks      *lru.Cache[blob.ID, []byte] // nil when disabled
+	readAhead   int
 	stats       struct{ nodeHits, nodeMisses, chunkHits, chunkMisses atomic.Uint64 }
 	compression pack.Compression
 	policyMu    sync.RWMutex
@@ -137,6 +142,7 @@ func Open(ctx context.Context, st storage.Store, o Options) (*Repository, error)
 	nodes, _ := lru.New[blob.ID, *tree.Node](8192)
 	comp, _ := pack.ParseCompression(c.Compression) // checked by readConfig
 	r := &Repository{store: st, key: key, cfg: c, cache: cc, nodes: nodes, syncMu: newChanMutex(), lockTTL: defaultLockTiming(), compression: comp}
+	r.readAhead = max(1, o.ReadAhead)
 	if n := o.ChunkCache; n >= 0 {
 		if n == 0 {
 			n = 16

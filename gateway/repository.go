@@ -91,7 +91,12 @@ func OpenRepository(ctx context.Context, c *Config) (*engine.Repository, error) 
 		st.Close()
 		return nil, err
 	}
-	r, err := engine.Open(ctx, st, engine.Options{Passphrase: pass, CacheDir: c.Repository.CacheDir})
+	o := engine.Options{Passphrase: pass, CacheDir: c.Repository.CacheDir}
+	if strings.HasPrefix(c.Repository.Path, "s3://") {
+		// Each chunk is a GET with a round trip: keep several in flight.
+		o.ReadAhead = 4
+	}
+	r, err := engine.Open(ctx, st, o)
 	if err != nil {
 		st.Close()
 		return nil, err
