@@ -109,10 +109,13 @@ type fixture struct {
 	h     *handler
 }
 
-func fakeCatalog() *vfstest.Catalog {
+func fakeCatalog() *vfstest.Catalog { return fakeCatalogN(2500) }
+
+// fakeCatalogN has n keys in many-latest.
+func fakeCatalogN(n int) *vfstest.Catalog {
 	return vfstest.New(
 		&vfstest.Snapshot{Info: vfstest.Info(0xa1, "docs", epoch), Files: docsFiles()},
-		&vfstest.Snapshot{Info: vfstest.Info(0xb2, "many", epoch.Add(time.Hour)), Files: manyFiles(2500)},
+		&vfstest.Snapshot{Info: vfstest.Info(0xb2, "many", epoch.Add(time.Hour)), Files: manyFiles(n)},
 		&vfstest.Snapshot{Info: vfstest.Info(0xc3, "corrupt", epoch.Add(2*time.Hour)),
 			Files:   fstest.MapFS{"late.bin": {Data: randBytes(2, 3<<20), ModTime: epoch}, "early.bin": {Data: randBytes(3, 4096), ModTime: epoch}},
 			Corrupt: map[string]bool{"late.bin": true, "early.bin": true}, CorruptAfter: 1 << 20},
