@@ -73,6 +73,11 @@ func (r *reader) get() error {
 	if err != nil {
 		return mapErr(err)
 	}
+	if r.offset > 0 && !strings.HasPrefix(aws.ToString(out.ContentRange), fmt.Sprintf("bytes %d-", r.offset)) {
+		// A server that ignored the Range would repeat the start.
+		out.Body.Close()
+		return fmt.Errorf("resume at byte %d: server answered range %q", r.offset, aws.ToString(out.ContentRange))
+	}
 	r.body = out.Body
 	if r.offset == 0 {
 		r.etag = aws.ToString(out.ETag)

@@ -7,10 +7,11 @@
 #     (conformance suite, faults: deleted and unreadable files, 500 twice
 #     then success, a cut body, a persistent failure) must run, not skip;
 #   - plakar-gw ingest ftp://... and s3://..., restore, diff -r against what
-#     each protocol can represent;
+#     each protocol can represent; FTPS with a CA file, insecure_skip_verify,
+#     and an unknown CA refused;
 #   - vsftpd stopped in the middle of an ingest: a clear failure or a
 #     partial snapshot, never a complete one.
-# Needs vsftpd (scripts/deps.sh), the aws CLI, python3, curl.
+# Needs vsftpd (scripts/deps.sh), the aws CLI, python3, curl, openssl.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 repo_root=$PWD
@@ -79,7 +80,8 @@ start_ftp() {
 	ftp_pids+=("$pid")
 	eval "${name}_pid=$pid"
 	for _ in $(seq 100); do
-		curl -s -o /dev/null --max-time 2 "ftp://127.0.0.1:$ftp_port/" && return 0
+		# Listening is enough: a TLS-only server refuses curl's plain login.
+		(exec 3<>"/dev/tcp/127.0.0.1/$ftp_port") 2>/dev/null && return 0
 		kill -0 "$pid" 2>/dev/null || break
 		sleep 0.1
 	done
@@ -183,8 +185,25 @@ rmdir "$tmp/s3-restored/made-by-cli"
 [ -e "$tmp/s3-restored/outside" ] && fail "a key outside the prefix was imported"
 diff -r "$tmp/s3-expected" "$tmp/s3-restored" >"$tmp/s3.diff" 2>&1 ||
 	{ head -n 40 "$tmp/s3.diff" >&2; fail "S3 restore differs from what the aws CLI downloads"; }
-"$gw" ls s3-latest >/dev/null
+"$gw" ls s3-latest >/dev/null 2>&1 || fail "ls of the S3 snapshot"
 echo "   $(find "$tmp/s3-restored" -type f | wc -l) objects restored identical"
+
+echo "-- FTPS (explicit TLS, vsftpd requires it and TLS session reuse on data connections)"
+mkdir -p "$tmp/tls/root/d"
+head -c 300000 /dev/urandom >"$tmp/tls/root/d/f.bin"
+chmod -R a+rX "$tmp/tls"
+openssl req -x509 -newkey rsa:2048 -nodes -keyout "$tmp/tls/key.pem" -out "$tmp/tls/cert.pem" -days 2 \
+	-subj /CN=127.0.0.1 -addext subjectAltName=IP:127.0.0.1 >/dev/null 2>&1
+start_ftp tls "$tmp/tls/root" ssl_enable=YES allow_anon_ssl=YES force_anon_logins_ssl=YES force_anon_data_ssl=YES \
+	require_ssl_reuse=YES rsa_cert_file="$tmp/tls/cert.pem" rsa_private_key_file="$tmp/tls/key.pem"
+"$gw" ingest --job ftps "ftp://127.0.0.1:$ftp_port/" >/dev/null 2>"$tmp/tls.err" && fail "plain FTP accepted by a TLS-only server?"
+"$gw" ingest --job ftps "ftps://127.0.0.1:$ftp_port/" >/dev/null 2>"$tmp/tls.err" && fail "FTPS with an unknown CA succeeded"
+grep -q "certificate" "$tmp/tls.err" || { cat "$tmp/tls.err" >&2; fail "unknown CA: no certificate error"; }
+"$gw" ingest --job ftps "ftps://127.0.0.1:$ftp_port/" -o ca_file="$tmp/tls/cert.pem" >/dev/null || fail "FTPS with ca_file"
+"$gw" ingest --job ftps "ftp://127.0.0.1:$ftp_port/" -o tls=true -o insecure_skip_verify=true >/dev/null || fail "FTPS with insecure_skip_verify"
+"$gw" restore ftps-latest --to "$tmp/tls/restored" >/dev/null
+cmp "$tmp/tls/root/d/f.bin" "$tmp/tls/restored/d/f.bin" || fail "FTPS restore differs"
+echo "   ca_file and insecure_skip_verify work, an unknown CA is refused"
 
 echo "-- FTP server stopped mid-ingest"
 mkdir -p "$tmp/stop/many"
