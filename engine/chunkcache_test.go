@@ -3,12 +3,16 @@ package engine_test
 import (
 	"bytes"
 	"context"
+	"io"
 	"io/fs"
 	"path/filepath"
+	"sync/atomic"
 	"testing"
 
 	"github.com/plakar-gw/plakar-gw/engine"
 	"github.com/plakar-gw/plakar-gw/engine/enginetest"
+	"github.com/plakar-gw/plakar-gw/engine/storage"
+	fsstore "github.com/plakar-gw/plakar-gw/engine/storage/fs"
 )
 
 // TestChunkCache: a file read twice is decrypted once; the counters say so.
@@ -35,5 +39,66 @@ func TestChunkCache(t *testing.T) {
 	}
 	if st.NodeHits+st.NodeMisses == 0 {
 		t.Error("tree node lookups not counted")
+	}
+}
+
+// countingStore counts the pack reads.
+type countingStore struct {
+	storage.Store
+	packGets atomic.Int64
+}
+
+func (c *countingStore) Get(ctx context.Context, kind storage.Kind, name string, off, length int64) (io.ReadCloser, error) {
+	if kind == storage.KindPack {
+		c.packGets.Add(1)
+	}
+	return c.Store.Get(ctx, kind, name, off, length)
+}
+
+// TestReadAheadCoalesces: with a read-ahead window, a sequential read
+// fetches neighbouring chunks of a pack together (fewer reads than
+// chunks) and returns the same bytes; a random read still works.
+func TestReadAheadCoalesces(t *testing.T) {
+	r, root := enginetest.NewRepo(t)
+	src := t.TempDir()
+	data := enginetest.RandData(12, 24<<20)
+	if err := enginetest.WriteFile(filepath.Join(src, "f"), data); err != nil {
+		t.Fatal(err)
+	}
+	s := enginetest.Ingest(t, r, src, engine.IngestOptions{})
+	st, err := fsstore.New(context.Background(), fsstore.Config{Path: root})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cs := &countingStore{Store: st}
+	r2, err := engine.Open(context.Background(), cs, engine.Options{Passphrase: []byte(enginetest.Passphrase), CacheDir: t.TempDir(), ReadAhead: 4, ChunkCache: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r2.Close()
+	fsys := r2.SnapshotFS(context.Background(), s)
+	f, err := fsys.Open("f")
+	if err != nil {
+		t.Fatal(err)
+	}
+	before := cs.packGets.Load()
+	got, err := io.ReadAll(f.(io.Reader))
+	f.Close()
+	if err != nil || !bytes.Equal(got, data) {
+		t.Fatalf("sequential read: %d bytes, %v", len(got), err)
+	}
+	reads := cs.packGets.Load() - before
+	chunks := int(r2.CacheStats().ChunkMisses)
+	if chunks < 8 || reads >= int64(chunks) {
+		t.Errorf("%d pack reads for %d chunks: no coalescing", reads, chunks)
+	}
+	t.Logf("%d pack reads for %d chunks", reads, chunks)
+	g, _ := fsys.Open("f")
+	defer g.Close()
+	buf := make([]byte, 1000)
+	for _, off := range []int64{20 << 20, 5, 13 << 20, 24<<20 - 1000} {
+		if _, err := g.(io.ReaderAt).ReadAt(buf, off); err != nil || !bytes.Equal(buf, data[off:off+1000]) {
+			t.Errorf("ReadAt %d: %v", off, err)
+		}
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/plakar-gw/plakar-gw/engine/blob"
 	"github.com/plakar-gw/plakar-gw/engine/tree"
 	"github.com/plakar-gw/plakar-gw/engine/vfs"
 )
@@ -186,9 +187,12 @@ func (f *file) chunk(i int) ([]byte, error) {
 		if n := len(f.pre); n > 0 {
 			next = f.pre[n-1].index + 1
 		}
-		for len(f.pre) < want && next < len(f.e.Chunks) {
-			f.pre = append(f.pre, f.prefetch(next))
-			next++
+		// Refill in batches, when half the window is used, so that a
+		// batch's neighbouring chunks are one read.
+		if len(f.pre) <= want/2 {
+			if n := min(want-len(f.pre), len(f.e.Chunks)-next); n > 0 {
+				f.pre = append(f.pre, f.prefetchRun(next, n)...)
+			}
 		}
 	}
 	f.mu.Unlock()
@@ -204,13 +208,26 @@ type prefetched struct {
 	err   error
 }
 
-func (f *file) prefetch(i int) *prefetched {
-	p := &prefetched{index: i, done: make(chan struct{})}
+// prefetchRun loads chunks i..i+n-1 together, so that those stored next
+// to each other are one read.
+func (f *file) prefetchRun(i, n int) []*prefetched {
+	ps := make([]*prefetched, n)
+	ids := make([]blob.ID, n)
+	for k := range ps {
+		ps[k] = &prefetched{index: i + k, done: make(chan struct{})}
+		ids[k] = f.e.Chunks[i+k].ID
+	}
 	go func() {
-		defer close(p.done)
-		p.data, p.err = f.load(i)
+		datas, errs := f.fsys.r.loadChunks(f.fsys.ctx, ids)
+		for k, p := range ps {
+			p.data, p.err = datas[k], errs[k]
+			if p.err == nil && len(p.data) != int(f.e.Chunks[i+k].Size) {
+				p.data, p.err = nil, errors.Join(vfs.ErrCorrupt, errors.New("chunk size does not match the tree"))
+			}
+			close(p.done)
+		}
 	}()
-	return p
+	return ps
 }
 
 func (f *file) load(i int) ([]byte, error) {

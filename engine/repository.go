@@ -252,6 +252,60 @@ func (r *Repository) loadChunk(ctx context.Context, id blob.ID) ([]byte, error) 
 	return b, err
 }
 
+// loadChunks loads several chunks; those stored one after the other in
+// the same pack are read with one ranged read (one GET on object
+// storage), up to maxCoalesce bytes. Each result is verified on its own;
+// errs[i] says what failed for ids[i].
+func (r *Repository) loadChunks(ctx context.Context, ids []blob.ID) (out [][]byte, errs []error) {
+	out, errs = make([][]byte, len(ids)), make([]error, len(ids))
+	hs := make([]blob.Handle, len(ids))
+	for i, id := range ids {
+		if r.chunks != nil {
+			if b, ok := r.chunks.Get(id); ok {
+				r.stats.chunkHits.Add(1)
+				out[i] = b
+				continue
+			}
+		}
+		r.stats.chunkMisses.Add(1)
+		hs[i], errs[i] = r.lookup(ctx, id)
+	}
+	const maxCoalesce = 8 << 20
+	for i := 0; i < len(ids); {
+		if out[i] != nil || errs[i] != nil {
+			i++
+			continue
+		}
+		// The run i..j-1: same pack, each blob right after the previous.
+		j, end := i+1, int64(hs[i].Offset)+int64(hs[i].Length)
+		for j < len(ids) && out[j] == nil && errs[j] == nil && hs[j].Pack == hs[i].Pack &&
+			int64(hs[j].Offset) == end && end+int64(hs[j].Length)-int64(hs[i].Offset) <= maxCoalesce {
+			end += int64(hs[j].Length)
+			j++
+		}
+		run := blob.Handle{Pack: hs[i].Pack, Offset: hs[i].Offset, Length: uint32(end - int64(hs[i].Offset)), ID: hs[i].ID}
+		sealed, err := r.readSealed(ctx, run)
+		for k := i; k < j; k++ {
+			if err != nil {
+				errs[k] = err
+				continue
+			}
+			off := int64(hs[k].Offset) - int64(hs[i].Offset)
+			plain, err := pack.OpenBlobInPlace(r.key, hs[k], sealed[off:off+int64(hs[k].Length)])
+			if err != nil {
+				errs[k] = fmt.Errorf("%w: %v (pack %s offset %d)", vfs.ErrCorrupt, err, hs[k].Pack, hs[k].Offset)
+				continue
+			}
+			out[k] = plain
+			if r.chunks != nil {
+				r.chunks.Add(ids[k], plain)
+			}
+		}
+		i = j
+	}
+	return out, errs
+}
+
 // CacheStats returns the cache counters.
 func (r *Repository) CacheStats() CacheStats {
 	return CacheStats{NodeHits: r.stats.nodeHits.Load(), NodeMisses: r.stats.nodeMisses.Load(),
