@@ -60,7 +60,7 @@ type Repository struct {
 	key         *crypto.Key
 	cfg         *configObject
 	cache       *cache.Cache
-	nodes       *lru.Cache[blob.ID, *tree.Node]
+	nodes       *nodeCache
 	chunks      *lru.Cache[blob.ID, []byte] // nil when disabled
 	readAhead   int
 	stats       struct{ nodeHits, nodeMisses, chunkHits, chunkMisses atomic.Uint64 }
@@ -139,7 +139,7 @@ func Open(ctx context.Context, st storage.Store, o Options) (*Repository, error)
 	if err != nil {
 		return nil, err
 	}
-	nodes, _ := lru.New[blob.ID, *tree.Node](8192)
+	nodes := newNodeCache(nodeCacheBytes)
 	comp, _ := pack.ParseCompression(c.Compression) // checked by readConfig
 	r := &Repository{store: st, key: key, cfg: c, cache: cc, nodes: nodes, syncMu: newChanMutex(), lockTTL: defaultLockTiming(), compression: comp}
 	r.readAhead = max(1, o.ReadAhead)
@@ -354,6 +354,62 @@ func (r *Repository) loadNode(ctx context.Context, id blob.ID) (*tree.Node, erro
 		r.bg.Add(1)
 		go func() { defer r.bg.Done(); r.cache.PutTree(id, sealed) }()
 	}
-	r.nodes.Add(id, n)
+	r.nodes.Add(id, n, len(plain))
 	return n, nil
+}
+
+// nodeCacheBytes bounds the decoded tree nodes kept in memory, by their
+// encoded size times nodeWeight: a count alone let 8,192 full leaves of a
+// million-entry listing hold most of a gigabyte.
+const (
+	nodeCacheBytes = 48 << 20
+	nodeWeight     = 4 // decoded entries take about 4 times their encoded bytes
+)
+
+// nodeCache is an LRU of decoded tree nodes bounded by approximate bytes.
+type nodeCache struct {
+	mu    sync.Mutex
+	lru   *lru.Cache[blob.ID, weighted]
+	bytes int
+	limit int
+}
+
+type weighted struct {
+	n *tree.Node
+	w int
+}
+
+func newNodeCache(limit int) *nodeCache {
+	c := &nodeCache{limit: limit}
+	// The count bound only backs up the byte bound (tiny nodes).
+	c.lru, _ = lru.NewWithEvict(1<<16, func(_ blob.ID, v weighted) { c.bytes -= v.w })
+	return c
+}
+
+func (c *nodeCache) Get(id blob.ID) (*tree.Node, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	v, ok := c.lru.Get(id)
+	return v.n, ok
+}
+
+func (c *nodeCache) Add(id blob.ID, n *tree.Node, encoded int) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	w := encoded*nodeWeight + 256
+	if old, ok := c.lru.Peek(id); ok {
+		c.bytes -= old.w // Add replaces it without an eviction
+	}
+	c.lru.Add(id, weighted{n, w})
+	c.bytes += w
+	for c.bytes > c.limit && c.lru.Len() > 1 {
+		c.lru.RemoveOldest()
+	}
+}
+
+func (c *nodeCache) Purge() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.lru.Purge()
+	c.bytes = 0
 }
