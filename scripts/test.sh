@@ -24,7 +24,7 @@ go test -race -short -count=1 -timeout 20m ./...
 echo "== go test (full size: 300 MiB round trip, dedup figures)"
 go test -count=1 -timeout 20m ./engine/...
 
-echo "== fuzz smoke (each decoder of stored bytes, 5 s each; the corpus runs in every go test)"
+echo "== fuzz smoke (each decoder of stored bytes and each frontend's request parsing, 5 s each; the corpus runs in every go test)"
 for spec in \
 	"FuzzTreeDecode ./engine/tree/" \
 	"FuzzDecodeFooter ./engine/pack/" \
@@ -32,7 +32,12 @@ for spec in \
 	"FuzzOpenBlob ./engine/pack/" \
 	"FuzzIndexDecode ./engine/index/" \
 	"FuzzSnapshotDecode ./engine/snapshot/" \
-	"FuzzDecodeErrors ./engine/snapshot/"; do
+	"FuzzDecodeErrors ./engine/snapshot/" \
+	"FuzzRequest ./s3api/" \
+	"FuzzRequest ./dav/" \
+	"FuzzRequest ./webui/" \
+	"FuzzContentDisposition ./webui/" \
+	"FuzzKeysToTree ./importers/s3/"; do
 	set -- $spec
 	go test -run '^$' -fuzz "^$1\$" -fuzztime 5s -fuzzminimizetime 2s "$2"
 done
