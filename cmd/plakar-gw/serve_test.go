@@ -8,6 +8,8 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"net/http/cookiejar"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -144,6 +146,41 @@ func davGet(addr, path, user, pass string) (int, []byte) {
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
 	return resp.StatusCode, b
+}
+
+// uiLogin logs into the web UI and returns a client holding the session.
+func uiLogin(t *testing.T, addr, user, pass string) *http.Client {
+	t.Helper()
+	jar, _ := cookiejar.New(nil)
+	c := &http.Client{Jar: jar}
+	form := uiGet(t, c, "http://"+addr+"/login")
+	m := regexp.MustCompile(`name="csrf" value="([^"]+)"`).FindStringSubmatch(form)
+	if m == nil {
+		t.Fatalf("no CSRF token in the login page:\n%s", form)
+	}
+	resp, err := c.PostForm("http://"+addr+"/login", url.Values{"csrf": {m[1]}, "user": {user}, "password": {pass}, "next": {"/"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("login as %s: %s", user, resp.Status)
+	}
+	return c
+}
+
+func uiGet(t *testing.T, c *http.Client, u string) string {
+	t.Helper()
+	resp, err := c.Get(u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("GET %s: %s\n%s", u, resp.Status, b)
+	}
+	return string(b)
 }
 
 // eventually retries f until it returns nil or the time is up.
@@ -306,6 +343,16 @@ func TestServeEndToEnd(t *testing.T) {
 	req.Header.Set("Depth", "0")
 	if resp, err := http.DefaultClient.Do(req); err != nil || resp.StatusCode != http.StatusUnauthorized {
 		t.Errorf("admin with the wrong password: %v %v", resp.Status, err)
+	}
+
+	// The web UI: the reader logs in and sees only the home job's snapshots.
+	ui := uiLogin(t, srv.addrs["ui"], "reader", "example password")
+	page := uiGet(t, ui, "http://"+srv.addrs["ui"]+"/")
+	if !strings.Contains(page, "home") || strings.Contains(page, "other-latest") || strings.Contains(page, ">other<") {
+		t.Errorf("the reader's snapshot page in the web UI:\n%s", page)
+	}
+	if resp, err := ui.Get("http://" + srv.addrs["ui"] + "/raw/other-latest/big.bin"); err != nil || resp.StatusCode != http.StatusNotFound {
+		t.Errorf("the reader fetched other-latest/big.bin from the web UI: %v %v", resp.Status, err)
 	}
 
 	// Metrics moved.
