@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"context"
 	"log/slog"
 	"net/http"
 	"strconv"
@@ -149,6 +150,8 @@ func instrument(frontend string, h http.Handler, m *Metrics, log *slog.Logger) h
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		sw := &statusWriter{ResponseWriter: w}
+		var seen string
+		r = r.WithContext(context.WithValue(r.Context(), seenUserKey{}, &seen))
 		if m != nil {
 			m.inflight.WithLabelValues(frontend).Inc()
 		}
@@ -169,8 +172,12 @@ func instrument(frontend string, h http.Handler, m *Metrics, log *slog.Logger) h
 				m.duration.WithLabelValues(frontend).Observe(d.Seconds())
 			}
 			if log != nil {
+				user := seen
+				if user == "" {
+					user = claimedUser(r)
+				}
 				log.Info("request", "frontend", frontend, "method", r.Method, "path", r.URL.Path, "status", code,
-					"bytes", sw.bytes, "duration", d.Round(time.Microsecond), "user", claimedUser(r), "remote", r.RemoteAddr)
+					"bytes", sw.bytes, "duration", d.Round(time.Microsecond), "user", user, "remote", r.RemoteAddr)
 			}
 			if aborted != nil {
 				panic(aborted)
@@ -178,6 +185,16 @@ func instrument(frontend string, h http.Handler, m *Metrics, log *slog.Logger) h
 		}()
 		h.ServeHTTP(sw, r)
 	})
+}
+
+type seenUserKey struct{}
+
+// seenUser records the user a frontend resolved itself (the web UI's
+// session), for the access log line of the request.
+func seenUser(r *http.Request, user string) {
+	if p, ok := r.Context().Value(seenUserKey{}).(*string); ok {
+		*p = user
+	}
 }
 
 // claimedUser returns the user a request names, without checking it, or "-".

@@ -111,6 +111,7 @@ func Serve(ctx context.Context, c *Config, o ServeOptions, log *slog.Logger) err
 	if l.UI.Enabled {
 		h := webui.New(cat, webui.Options{Users: auth.dav, Anonymous: c.Anonymous, Secure: l.UI.TLSCert != "",
 			CatalogFor: func(user string) vfs.Catalog { return cat.Restrict(auth.davUsers[user]) },
+			SeenUser:   seenUser,
 			Logger:     log.With("frontend", "ui")})
 		if err := add("ui", l.UI, instrument("ui", h, metrics, reqLog)); err != nil {
 			return err

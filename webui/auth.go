@@ -181,6 +181,9 @@ func (s *server) guard(next http.Handler) http.Handler {
 			s.errorPage(w, r, http.StatusForbidden, "missing or wrong form token (CSRF); reload the page and try again")
 			return
 		}
+		if v.user != "" && s.o.SeenUser != nil {
+			s.o.SeenUser(r, v.user)
+		}
 		v.cat = s.cat
 		if v.user != "" && s.o.CatalogFor != nil {
 			v.cat = s.o.CatalogFor(v.user)

@@ -30,6 +30,9 @@ type Options struct {
 	SessionTTL time.Duration
 	// PageSize is how many entries a directory page shows; default 500.
 	PageSize int
+	// SeenUser, when set, is told the logged-in user of each request (the
+	// session cookie is opaque outside), for access logs.
+	SeenUser func(r *http.Request, user string)
 }
 
 //go:embed templates/*.html

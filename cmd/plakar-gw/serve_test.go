@@ -408,4 +408,7 @@ func TestServeEndToEnd(t *testing.T) {
 	if !strings.Contains(srv.stderr.String(), "log=access") {
 		t.Errorf("no access log lines on stderr:\n%s", srv.stderr)
 	}
+	if !regexp.MustCompile(`frontend=ui method=GET path=/ status=200 .* user=reader`).MatchString(srv.stderr.String()) {
+		t.Errorf("no access log line naming the web UI's user:\n%s", srv.stderr)
+	}
 }
