@@ -10,7 +10,8 @@
 # RUNS times; the table shows the best time of each and the ratio of
 # plakar-gw's to the faster download tool. Our ingest also chunks,
 # compresses, encrypts and writes a repository; the downloads only write
-# files.
+# files: the last column, plakar-gw ingesting the same data from a local
+# folder, is the engine's own floor, whatever the importer.
 #
 #   bench/importers/run.sh [--work DIR] [--runs N] [--big-size MiB] [--small N]
 #
@@ -134,6 +135,7 @@ s3_sync() { aws --endpoint-url "$S3_ENDPOINT" s3 sync --only-show-errors "s3://b
 
 for set in small big; do
 	echo "-- $set"
+	measure "ours-local-$set" ours "$work/data/$set"
 	measure "ours-ftp-$set" ours "$ftp/$set"
 	measure "lftp-$set" lftp_mirror "/$set"
 	measure "wget-$set" wget_m "/$set"
@@ -145,14 +147,14 @@ f() { printf '%.2f' "$1"; }
 r() { echo "$1 / $2" | bc -l | xargs printf '%.2f'; }
 min() { if (($(echo "$1 < $2" | bc -l))); then echo "$1"; else echo "$2"; fi; }
 echo
-echo "| data | protocol | plakar-gw ingest (s) | download tool (s) | ratio | limit |"
-echo "|---|---|---|---|---|---|"
+echo "| data | protocol | plakar-gw ingest (s) | download tool (s) | ratio | limit | same data from a local folder (s) |"
+echo "|---|---|---|---|---|---|---|"
 for set in small big; do
 	label=$([ $set = small ] && echo "$small small files" || echo "1 file of $big_mib MiB")
 	limit=$([ $set = small ] && echo 1.2 || echo 1.5)
 	ftp_ref=$(min "${best[lftp-$set]}" "${best[wget-$set]}")
-	echo "| $label | FTP | $(f "${best[ours-ftp-$set]}") | lftp mirror $(f "${best[lftp-$set]}"), wget -m $(f "${best[wget-$set]}") | $(r "${best[ours-ftp-$set]}" "$ftp_ref") | $limit |"
-	echo "| $label | S3 | $(f "${best[ours-s3-$set]}") | aws s3 sync $(f "${best[awssync-$set]}") | $(r "${best[ours-s3-$set]}" "${best[awssync-$set]}") | $limit |"
+	echo "| $label | FTP | $(f "${best[ours-ftp-$set]}") | lftp mirror $(f "${best[lftp-$set]}"), wget -m $(f "${best[wget-$set]}") | $(r "${best[ours-ftp-$set]}" "$ftp_ref") | $limit | $(f "${best[ours-local-$set]}") |"
+	echo "| $label | S3 | $(f "${best[ours-s3-$set]}") | aws s3 sync $(f "${best[awssync-$set]}") | $(r "${best[ours-s3-$set]}" "${best[awssync-$set]}") | $limit | $(f "${best[ours-local-$set]}") |"
 done
 echo
 echo "(best of $runs runs each; ratio = plakar-gw / the faster download tool; $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg))"
