@@ -3,6 +3,7 @@ package gateway
 import (
 	"context"
 	"fmt"
+	"net/url"
 	"slices"
 	"strconv"
 	"strings"
@@ -187,4 +188,19 @@ func NewImporter(ctx context.Context, typ, location string, opts map[string]stri
 		return nil, fmt.Errorf("unknown importer %q (known: %v)", typ, ImporterTypes())
 	}
 	return f(ctx, location, opts)
+}
+
+// Redact hides the password of a URL location (ftp://user:secret@host)
+// for messages and logs; other locations are returned as they are.
+func Redact(location string) string {
+	if !strings.Contains(location, "://") {
+		return location
+	}
+	u, err := url.Parse(location)
+	if err != nil {
+		// Unparsable: keep the scheme only rather than risk a secret.
+		scheme, _, _ := strings.Cut(location, "://")
+		return scheme + "://(unparsable URL)"
+	}
+	return u.Redacted()
 }

@@ -9,6 +9,7 @@ pkgs=(
 	fuse3    # fusermount3 for the FUSE mount tests (mount/)
 	vsftpd   # a real FTP server for the FTP importer tests (scripts/it/importers.sh)
 	chromium # headless browser for the web UI end-to-end tests (webui/)
+	openssl  # certificates for the FTPS tests (scripts/it/importers.sh)
 )
 missing=()
 for p in "${pkgs[@]}"; do

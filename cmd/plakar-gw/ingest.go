@@ -23,7 +23,7 @@ func newIngestCmd(a *app) *cobra.Command {
 	var f ingestFlags
 	cmd := &cobra.Command{
 		Use:   "ingest [--job NAME] [--tag T]... PATH | ingest --job NAME",
-		Short: "Back up a local folder (or run a configured job) into a new snapshot",
+		Short: "Back up a folder, an FTP server or an S3 bucket (or run a configured job) into a new snapshot",
 		Long: `Read the folder PATH, or the FTP or S3 location URL, into a new snapshot.
 Without PATH, run the job NAME of the config once (its importer, source,
 options, tags, signing key and retention policy), as serve does on the
@@ -139,7 +139,7 @@ func (a *app) ingest(cmd *cobra.Command, src string, f ingestFlags) error {
 	s, err := r.Ingest(ctx, imp, engine.IngestOptions{Job: f.job, Tags: f.tags, Progress: p, SignKey: key})
 	stop()
 	if err != nil {
-		return fmt.Errorf("ingest %s: %w", src, err)
+		return fmt.Errorf("ingest %s: %w", gateway.Redact(src), err)
 	}
 	if err := a.printIngest(s); err != nil {
 		return err

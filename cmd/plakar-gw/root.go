@@ -5,8 +5,9 @@ import (
 	"github.com/spf13/pflag"
 )
 
-const rootLong = `plakar-gw ingests sources (today: local folders) into a repository that
-deduplicates, compresses and encrypts, and gives every snapshot back read-only.
+const rootLong = `plakar-gw ingests sources (local folders, FTP servers, S3 buckets, importer
+plugins) into a repository that deduplicates, compresses, encrypts and signs,
+and gives every snapshot back read-only (serve: S3, WebDAV, web UI; mount).
 
 Settings come from flags, then PLAKAR_GW_* environment variables, then the
 config file (--config FILE or $PLAKAR_GW_CONFIG; by default
