@@ -273,3 +273,40 @@ func TestOpenErrors(t *testing.T) {
 	for range imp.Scan(context.Background()) {
 	}
 }
+
+// TestConformanceNoSmall: a plugin without ReadSmall still passes, every
+// file through Open.
+func TestConformanceNoSmall(t *testing.T) {
+	setMode(t, "nosmall")
+	fix := importertest.DefaultFixture()
+	dir := t.TempDir()
+	if err := importertest.Materialize(dir, fix); err != nil {
+		t.Fatal(err)
+	}
+	importertest.Run(t, fix, newImporter(t, plugin.Config{Path: testPlugin(), Location: dir}))
+}
+
+// TestSmallFileGrew: a file scanned small that grew before it is read is
+// read whole (ReadSmall says too big, Open takes over).
+func TestSmallFileGrew(t *testing.T) {
+	dir := t.TempDir()
+	name := filepath.Join(dir, "f")
+	os.WriteFile(name, []byte("small"), 0o644)
+	imp := newImporter(t, plugin.Config{Path: testPlugin(), Location: dir})
+	for _, err := range imp.Scan(t.Context()) {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	big := bytes.Repeat([]byte("0123456789"), 100_000)
+	os.WriteFile(name, big, 0o644)
+	rc, err := imp.Open(t.Context(), "/f")
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := io.ReadAll(rc)
+	rc.Close()
+	if err != nil || !bytes.Equal(got, big) {
+		t.Errorf("read %d bytes, %v; want %d", len(got), err, len(big))
+	}
+}

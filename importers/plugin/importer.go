@@ -65,6 +65,14 @@ type Importer struct {
 	origin string
 	idle   time.Duration
 
+	// ctx lives as long as the importer: calls not tied to one caller's
+	// context (ReadSmall batches) use it.
+	ctx      context.Context
+	cancel   context.CancelFunc
+	hints    sizeHints
+	small    batcher
+	prefetch prefetcher
+
 	closeOnce sync.Once
 	closeErr  error
 }
@@ -95,6 +103,9 @@ func New(ctx context.Context, cfg Config) (*Importer, error) {
 		return nil, err
 	}
 	imp := &Importer{proc: p, idle: idle}
+	imp.ctx, imp.cancel = context.WithCancel(context.WithoutCancel(ctx))
+	imp.small.imp = imp
+	imp.prefetch.imp = imp
 	if err := imp.init(ctx, cfg, opts); err != nil {
 		imp.Close()
 		return nil, err
@@ -228,6 +239,7 @@ func (imp *Importer) Info() Info { return imp.info }
 // Close asks the plugin to close and exit, and kills it if it does not.
 func (imp *Importer) Close() error {
 	imp.closeOnce.Do(func() {
+		imp.cancel()
 		grace := time.Duration(0)
 		select {
 		case <-imp.proc.done:

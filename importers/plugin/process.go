@@ -207,6 +207,8 @@ func (p *process) connect(sock string) error {
 		grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(wire.MaxMessage)),
 		grpc.WithInitialWindowSize(wire.ChunkSize*8),
 		grpc.WithInitialConnWindowSize(wire.ChunkSize*32),
+		// Fewer, larger reads of the socket: file content dominates.
+		grpc.WithReadBufferSize(wire.ChunkSize),
 	)
 	if err != nil {
 		return fmt.Errorf("plugin %s: %w", p.path, err)

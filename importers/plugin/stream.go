@@ -76,6 +76,9 @@ func (imp *Importer) Scan(ctx context.Context) iter.Seq2[importers.Record, error
 					yield(importers.Record{}, imp.badData(err))
 					return
 				}
+				if rec.Mode.IsRegular() && rec.Size <= smallMax && rec.Err == nil {
+					imp.hints.add(rec.Path, imp.prefetch.announce(rec.Path))
+				}
 				if !yield(rec, nil) {
 					return
 				}
@@ -145,17 +148,20 @@ func (imp *Importer) Open(ctx context.Context, p string) (io.ReadCloser, error) 
 	if err := wire.CheckPath(p); err != nil {
 		return nil, &fs.PathError{Op: "open", Path: p, Err: fs.ErrInvalid}
 	}
+	if rc, ok, err := imp.openSmall(ctx, p); ok {
+		return rc, err
+	}
 	octx, cancel := context.WithCancelCause(ctx)
 	stream, err := imp.proc.client.Open(octx, &pluginpb.OpenRequest{Path: []byte(p)})
 	if err == nil {
 		var first *pluginpb.OpenResponse
 		first, err = recvIdle(stream, cancel, imp.idle)
 		if err == nil {
-			return &reader{imp: imp, ctx: ctx, path: p, stream: stream, cancel: cancel, buf: first.Data}, nil
+			return &reader{imp: imp, ctx: ctx, path: p, stream: stream, cancel: cancel, buf: first.Data, msgs: 1, done: make(chan struct{})}, nil
 		}
 		if err == io.EOF {
 			cancel(nil)
-			return &reader{imp: imp, ctx: ctx, path: p, eof: true, cancel: cancel}, nil
+			return &reader{imp: imp, ctx: ctx, path: p, eof: true, cancel: cancel, done: make(chan struct{})}, nil
 		}
 	}
 	cancel(nil)
@@ -186,7 +192,21 @@ type reader struct {
 	buf    []byte
 	eof    bool
 	err    error
+	msgs   int        // messages received so far
+	ahead  chan chunk // read-ahead, once the file proves big
+	done   chan struct{}
+	closed bool
 }
+
+type chunk struct {
+	data []byte
+	err  error
+}
+
+// readAhead is how many messages the read-ahead keeps: the engine chunks
+// a file in one goroutine, and receiving (framing, unmarshalling, a copy
+// of every byte) would otherwise run on that serial path.
+const readAhead = 4
 
 func (r *reader) Read(b []byte) (int, error) {
 	for len(r.buf) == 0 {
@@ -196,19 +216,62 @@ func (r *reader) Read(b []byte) (int, error) {
 		if r.eof {
 			return 0, io.EOF
 		}
-		m, err := recvIdle(r.stream, r.cancel, r.imp.idle)
-		switch {
-		case err == io.EOF:
-			r.eof = true
-		case err != nil:
-			r.err = r.imp.openError(r.ctx, r.path, err)
-		default:
-			r.buf = m.Data
-		}
+		r.next()
 	}
 	n := copy(b, r.buf)
 	r.buf = r.buf[n:]
 	return n, nil
+}
+
+// next fills buf, eof or err with the next message. A small file is one
+// message and the end: received inline. From the second message on, a
+// goroutine receives ahead.
+func (r *reader) next() {
+	var c chunk
+	if r.ahead == nil && r.msgs >= 2 {
+		r.ahead = make(chan chunk, readAhead)
+		go r.receive()
+	}
+	if r.ahead != nil {
+		c = <-r.ahead
+	} else {
+		c = r.recv()
+	}
+	r.msgs++
+	switch {
+	case c.err == io.EOF:
+		r.eof = true
+	case c.err != nil:
+		r.err = c.err
+	default:
+		r.buf = c.data
+	}
+}
+
+func (r *reader) recv() chunk {
+	m, err := recvIdle(r.stream, r.cancel, r.imp.idle)
+	if err != nil {
+		if err != io.EOF {
+			err = r.imp.openError(r.ctx, r.path, err)
+		}
+		return chunk{err: err}
+	}
+	return chunk{data: m.Data}
+}
+
+// receive runs until the stream ends or the reader is closed.
+func (r *reader) receive() {
+	for {
+		c := r.recv()
+		select {
+		case r.ahead <- c:
+		case <-r.done:
+			return
+		}
+		if c.err != nil {
+			return
+		}
+	}
 }
 
 // WriteTo hands each received chunk to w without another copy.
@@ -223,17 +286,21 @@ func (r *reader) WriteTo(w io.Writer) (int64, error) {
 				return total, err
 			}
 		}
-		var one [0]byte
-		if _, err := r.Read(one[:]); err != nil {
-			if err == io.EOF {
-				return total, nil
-			}
-			return total, err
+		if r.err != nil {
+			return total, r.err
 		}
+		if r.eof {
+			return total, nil
+		}
+		r.next()
 	}
 }
 
 func (r *reader) Close() error {
-	r.cancel(nil)
+	if !r.closed {
+		r.closed = true
+		r.cancel(nil)
+		close(r.done)
+	}
 	return nil
 }

@@ -863,6 +863,173 @@ func (x *OpenResponse) GetData() []byte {
 	return nil
 }
 
+type ReadSmallRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Paths [][]byte               `protobuf:"bytes,1,rep,name=paths,proto3" json:"paths,omitempty"`
+	// A file with more bytes than this is answered with too_big and no data.
+	MaxSize       int64 `protobuf:"varint,2,opt,name=max_size,json=maxSize,proto3" json:"max_size,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ReadSmallRequest) Reset() {
+	*x = ReadSmallRequest{}
+	mi := &file_importers_plugin_importer_proto_msgTypes[11]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ReadSmallRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ReadSmallRequest) ProtoMessage() {}
+
+func (x *ReadSmallRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_importers_plugin_importer_proto_msgTypes[11]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ReadSmallRequest.ProtoReflect.Descriptor instead.
+func (*ReadSmallRequest) Descriptor() ([]byte, []int) {
+	return file_importers_plugin_importer_proto_rawDescGZIP(), []int{11}
+}
+
+func (x *ReadSmallRequest) GetPaths() [][]byte {
+	if x != nil {
+		return x.Paths
+	}
+	return nil
+}
+
+func (x *ReadSmallRequest) GetMaxSize() int64 {
+	if x != nil {
+		return x.MaxSize
+	}
+	return 0
+}
+
+type ReadSmallResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// One per requested path, in the same order.
+	Files         []*SmallFile `protobuf:"bytes,1,rep,name=files,proto3" json:"files,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ReadSmallResponse) Reset() {
+	*x = ReadSmallResponse{}
+	mi := &file_importers_plugin_importer_proto_msgTypes[12]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ReadSmallResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ReadSmallResponse) ProtoMessage() {}
+
+func (x *ReadSmallResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_importers_plugin_importer_proto_msgTypes[12]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ReadSmallResponse.ProtoReflect.Descriptor instead.
+func (*ReadSmallResponse) Descriptor() ([]byte, []int) {
+	return file_importers_plugin_importer_proto_rawDescGZIP(), []int{12}
+}
+
+func (x *ReadSmallResponse) GetFiles() []*SmallFile {
+	if x != nil {
+		return x.Files
+	}
+	return nil
+}
+
+type SmallFile struct {
+	state  protoimpl.MessageState `protogen:"open.v1"`
+	Data   []byte                 `protobuf:"bytes,1,opt,name=data,proto3" json:"data,omitempty"`
+	TooBig bool                   `protobuf:"varint,2,opt,name=too_big,json=tooBig,proto3" json:"too_big,omitempty"`
+	// Set when the file could not be read; kind as for Record.error.
+	Error         string    `protobuf:"bytes,3,opt,name=error,proto3" json:"error,omitempty"`
+	ErrorKind     ErrorKind `protobuf:"varint,4,opt,name=error_kind,json=errorKind,proto3,enum=plakargw.importer.v1.ErrorKind" json:"error_kind,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SmallFile) Reset() {
+	*x = SmallFile{}
+	mi := &file_importers_plugin_importer_proto_msgTypes[13]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SmallFile) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SmallFile) ProtoMessage() {}
+
+func (x *SmallFile) ProtoReflect() protoreflect.Message {
+	mi := &file_importers_plugin_importer_proto_msgTypes[13]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SmallFile.ProtoReflect.Descriptor instead.
+func (*SmallFile) Descriptor() ([]byte, []int) {
+	return file_importers_plugin_importer_proto_rawDescGZIP(), []int{13}
+}
+
+func (x *SmallFile) GetData() []byte {
+	if x != nil {
+		return x.Data
+	}
+	return nil
+}
+
+func (x *SmallFile) GetTooBig() bool {
+	if x != nil {
+		return x.TooBig
+	}
+	return false
+}
+
+func (x *SmallFile) GetError() string {
+	if x != nil {
+		return x.Error
+	}
+	return ""
+}
+
+func (x *SmallFile) GetErrorKind() ErrorKind {
+	if x != nil {
+		return x.ErrorKind
+	}
+	return ErrorKind_ERROR_KIND_OTHER
+}
+
 type CloseRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	unknownFields protoimpl.UnknownFields
@@ -871,7 +1038,7 @@ type CloseRequest struct {
 
 func (x *CloseRequest) Reset() {
 	*x = CloseRequest{}
-	mi := &file_importers_plugin_importer_proto_msgTypes[11]
+	mi := &file_importers_plugin_importer_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -883,7 +1050,7 @@ func (x *CloseRequest) String() string {
 func (*CloseRequest) ProtoMessage() {}
 
 func (x *CloseRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_importers_plugin_importer_proto_msgTypes[11]
+	mi := &file_importers_plugin_importer_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -896,7 +1063,7 @@ func (x *CloseRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CloseRequest.ProtoReflect.Descriptor instead.
 func (*CloseRequest) Descriptor() ([]byte, []int) {
-	return file_importers_plugin_importer_proto_rawDescGZIP(), []int{11}
+	return file_importers_plugin_importer_proto_rawDescGZIP(), []int{14}
 }
 
 type CloseResponse struct {
@@ -907,7 +1074,7 @@ type CloseResponse struct {
 
 func (x *CloseResponse) Reset() {
 	*x = CloseResponse{}
-	mi := &file_importers_plugin_importer_proto_msgTypes[12]
+	mi := &file_importers_plugin_importer_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -919,7 +1086,7 @@ func (x *CloseResponse) String() string {
 func (*CloseResponse) ProtoMessage() {}
 
 func (x *CloseResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_importers_plugin_importer_proto_msgTypes[12]
+	mi := &file_importers_plugin_importer_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -932,7 +1099,7 @@ func (x *CloseResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CloseResponse.ProtoReflect.Descriptor instead.
 func (*CloseResponse) Descriptor() ([]byte, []int) {
-	return file_importers_plugin_importer_proto_rawDescGZIP(), []int{12}
+	return file_importers_plugin_importer_proto_rawDescGZIP(), []int{15}
 }
 
 var File_importers_plugin_importer_proto protoreflect.FileDescriptor
@@ -989,7 +1156,18 @@ const file_importers_plugin_importer_proto_rawDesc = "" +
 	"\vOpenRequest\x12\x12\n" +
 	"\x04path\x18\x01 \x01(\fR\x04path\"\"\n" +
 	"\fOpenResponse\x12\x12\n" +
-	"\x04data\x18\x01 \x01(\fR\x04data\"\x0e\n" +
+	"\x04data\x18\x01 \x01(\fR\x04data\"C\n" +
+	"\x10ReadSmallRequest\x12\x14\n" +
+	"\x05paths\x18\x01 \x03(\fR\x05paths\x12\x19\n" +
+	"\bmax_size\x18\x02 \x01(\x03R\amaxSize\"J\n" +
+	"\x11ReadSmallResponse\x125\n" +
+	"\x05files\x18\x01 \x03(\v2\x1f.plakargw.importer.v1.SmallFileR\x05files\"\x8e\x01\n" +
+	"\tSmallFile\x12\x12\n" +
+	"\x04data\x18\x01 \x01(\fR\x04data\x12\x17\n" +
+	"\atoo_big\x18\x02 \x01(\bR\x06tooBig\x12\x14\n" +
+	"\x05error\x18\x03 \x01(\tR\x05error\x12>\n" +
+	"\n" +
+	"error_kind\x18\x04 \x01(\x0e2\x1f.plakargw.importer.v1.ErrorKindR\terrorKind\"\x0e\n" +
 	"\fCloseRequest\"\x0f\n" +
 	"\rCloseResponse*\xcd\x01\n" +
 	"\bFileType\x12\x19\n" +
@@ -1004,12 +1182,13 @@ const file_importers_plugin_importer_proto_rawDesc = "" +
 	"\tErrorKind\x12\x14\n" +
 	"\x10ERROR_KIND_OTHER\x10\x00\x12\x18\n" +
 	"\x14ERROR_KIND_NOT_EXIST\x10\x01\x12\x19\n" +
-	"\x15ERROR_KIND_PERMISSION\x10\x022\x9c\x03\n" +
+	"\x15ERROR_KIND_PERMISSION\x10\x022\xfa\x03\n" +
 	"\bImporter\x12M\n" +
 	"\x04Info\x12!.plakargw.importer.v1.InfoRequest\x1a\".plakargw.importer.v1.InfoResponse\x12M\n" +
 	"\x04Init\x12!.plakargw.importer.v1.InitRequest\x1a\".plakargw.importer.v1.InitResponse\x12O\n" +
 	"\x04Scan\x12!.plakargw.importer.v1.ScanRequest\x1a\".plakargw.importer.v1.ScanResponse0\x01\x12O\n" +
-	"\x04Open\x12!.plakargw.importer.v1.OpenRequest\x1a\".plakargw.importer.v1.OpenResponse0\x01\x12P\n" +
+	"\x04Open\x12!.plakargw.importer.v1.OpenRequest\x1a\".plakargw.importer.v1.OpenResponse0\x01\x12\\\n" +
+	"\tReadSmall\x12&.plakargw.importer.v1.ReadSmallRequest\x1a'.plakargw.importer.v1.ReadSmallResponse\x12P\n" +
 	"\x05Close\x12\".plakargw.importer.v1.CloseRequest\x1a#.plakargw.importer.v1.CloseResponseB:Z8github.com/plakar-gw/plakar-gw/importers/plugin/pluginpbb\x06proto3"
 
 var (
@@ -1025,47 +1204,54 @@ func file_importers_plugin_importer_proto_rawDescGZIP() []byte {
 }
 
 var file_importers_plugin_importer_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
-var file_importers_plugin_importer_proto_msgTypes = make([]protoimpl.MessageInfo, 14)
+var file_importers_plugin_importer_proto_msgTypes = make([]protoimpl.MessageInfo, 17)
 var file_importers_plugin_importer_proto_goTypes = []any{
-	(FileType)(0),         // 0: plakargw.importer.v1.FileType
-	(ErrorKind)(0),        // 1: plakargw.importer.v1.ErrorKind
-	(*InfoRequest)(nil),   // 2: plakargw.importer.v1.InfoRequest
-	(*InfoResponse)(nil),  // 3: plakargw.importer.v1.InfoResponse
-	(*Option)(nil),        // 4: plakargw.importer.v1.Option
-	(*InitRequest)(nil),   // 5: plakargw.importer.v1.InitRequest
-	(*InitResponse)(nil),  // 6: plakargw.importer.v1.InitResponse
-	(*ScanRequest)(nil),   // 7: plakargw.importer.v1.ScanRequest
-	(*ScanResponse)(nil),  // 8: plakargw.importer.v1.ScanResponse
-	(*Record)(nil),        // 9: plakargw.importer.v1.Record
-	(*Xattr)(nil),         // 10: plakargw.importer.v1.Xattr
-	(*OpenRequest)(nil),   // 11: plakargw.importer.v1.OpenRequest
-	(*OpenResponse)(nil),  // 12: plakargw.importer.v1.OpenResponse
-	(*CloseRequest)(nil),  // 13: plakargw.importer.v1.CloseRequest
-	(*CloseResponse)(nil), // 14: plakargw.importer.v1.CloseResponse
-	nil,                   // 15: plakargw.importer.v1.InitRequest.OptionsEntry
+	(FileType)(0),             // 0: plakargw.importer.v1.FileType
+	(ErrorKind)(0),            // 1: plakargw.importer.v1.ErrorKind
+	(*InfoRequest)(nil),       // 2: plakargw.importer.v1.InfoRequest
+	(*InfoResponse)(nil),      // 3: plakargw.importer.v1.InfoResponse
+	(*Option)(nil),            // 4: plakargw.importer.v1.Option
+	(*InitRequest)(nil),       // 5: plakargw.importer.v1.InitRequest
+	(*InitResponse)(nil),      // 6: plakargw.importer.v1.InitResponse
+	(*ScanRequest)(nil),       // 7: plakargw.importer.v1.ScanRequest
+	(*ScanResponse)(nil),      // 8: plakargw.importer.v1.ScanResponse
+	(*Record)(nil),            // 9: plakargw.importer.v1.Record
+	(*Xattr)(nil),             // 10: plakargw.importer.v1.Xattr
+	(*OpenRequest)(nil),       // 11: plakargw.importer.v1.OpenRequest
+	(*OpenResponse)(nil),      // 12: plakargw.importer.v1.OpenResponse
+	(*ReadSmallRequest)(nil),  // 13: plakargw.importer.v1.ReadSmallRequest
+	(*ReadSmallResponse)(nil), // 14: plakargw.importer.v1.ReadSmallResponse
+	(*SmallFile)(nil),         // 15: plakargw.importer.v1.SmallFile
+	(*CloseRequest)(nil),      // 16: plakargw.importer.v1.CloseRequest
+	(*CloseResponse)(nil),     // 17: plakargw.importer.v1.CloseResponse
+	nil,                       // 18: plakargw.importer.v1.InitRequest.OptionsEntry
 }
 var file_importers_plugin_importer_proto_depIdxs = []int32{
 	4,  // 0: plakargw.importer.v1.InfoResponse.options:type_name -> plakargw.importer.v1.Option
-	15, // 1: plakargw.importer.v1.InitRequest.options:type_name -> plakargw.importer.v1.InitRequest.OptionsEntry
+	18, // 1: plakargw.importer.v1.InitRequest.options:type_name -> plakargw.importer.v1.InitRequest.OptionsEntry
 	9,  // 2: plakargw.importer.v1.ScanResponse.records:type_name -> plakargw.importer.v1.Record
 	0,  // 3: plakargw.importer.v1.Record.type:type_name -> plakargw.importer.v1.FileType
 	10, // 4: plakargw.importer.v1.Record.xattrs:type_name -> plakargw.importer.v1.Xattr
 	1,  // 5: plakargw.importer.v1.Record.error_kind:type_name -> plakargw.importer.v1.ErrorKind
-	2,  // 6: plakargw.importer.v1.Importer.Info:input_type -> plakargw.importer.v1.InfoRequest
-	5,  // 7: plakargw.importer.v1.Importer.Init:input_type -> plakargw.importer.v1.InitRequest
-	7,  // 8: plakargw.importer.v1.Importer.Scan:input_type -> plakargw.importer.v1.ScanRequest
-	11, // 9: plakargw.importer.v1.Importer.Open:input_type -> plakargw.importer.v1.OpenRequest
-	13, // 10: plakargw.importer.v1.Importer.Close:input_type -> plakargw.importer.v1.CloseRequest
-	3,  // 11: plakargw.importer.v1.Importer.Info:output_type -> plakargw.importer.v1.InfoResponse
-	6,  // 12: plakargw.importer.v1.Importer.Init:output_type -> plakargw.importer.v1.InitResponse
-	8,  // 13: plakargw.importer.v1.Importer.Scan:output_type -> plakargw.importer.v1.ScanResponse
-	12, // 14: plakargw.importer.v1.Importer.Open:output_type -> plakargw.importer.v1.OpenResponse
-	14, // 15: plakargw.importer.v1.Importer.Close:output_type -> plakargw.importer.v1.CloseResponse
-	11, // [11:16] is the sub-list for method output_type
-	6,  // [6:11] is the sub-list for method input_type
-	6,  // [6:6] is the sub-list for extension type_name
-	6,  // [6:6] is the sub-list for extension extendee
-	0,  // [0:6] is the sub-list for field type_name
+	15, // 6: plakargw.importer.v1.ReadSmallResponse.files:type_name -> plakargw.importer.v1.SmallFile
+	1,  // 7: plakargw.importer.v1.SmallFile.error_kind:type_name -> plakargw.importer.v1.ErrorKind
+	2,  // 8: plakargw.importer.v1.Importer.Info:input_type -> plakargw.importer.v1.InfoRequest
+	5,  // 9: plakargw.importer.v1.Importer.Init:input_type -> plakargw.importer.v1.InitRequest
+	7,  // 10: plakargw.importer.v1.Importer.Scan:input_type -> plakargw.importer.v1.ScanRequest
+	11, // 11: plakargw.importer.v1.Importer.Open:input_type -> plakargw.importer.v1.OpenRequest
+	13, // 12: plakargw.importer.v1.Importer.ReadSmall:input_type -> plakargw.importer.v1.ReadSmallRequest
+	16, // 13: plakargw.importer.v1.Importer.Close:input_type -> plakargw.importer.v1.CloseRequest
+	3,  // 14: plakargw.importer.v1.Importer.Info:output_type -> plakargw.importer.v1.InfoResponse
+	6,  // 15: plakargw.importer.v1.Importer.Init:output_type -> plakargw.importer.v1.InitResponse
+	8,  // 16: plakargw.importer.v1.Importer.Scan:output_type -> plakargw.importer.v1.ScanResponse
+	12, // 17: plakargw.importer.v1.Importer.Open:output_type -> plakargw.importer.v1.OpenResponse
+	14, // 18: plakargw.importer.v1.Importer.ReadSmall:output_type -> plakargw.importer.v1.ReadSmallResponse
+	17, // 19: plakargw.importer.v1.Importer.Close:output_type -> plakargw.importer.v1.CloseResponse
+	14, // [14:20] is the sub-list for method output_type
+	8,  // [8:14] is the sub-list for method input_type
+	8,  // [8:8] is the sub-list for extension type_name
+	8,  // [8:8] is the sub-list for extension extendee
+	0,  // [0:8] is the sub-list for field type_name
 }
 
 func init() { file_importers_plugin_importer_proto_init() }
@@ -1079,7 +1265,7 @@ func file_importers_plugin_importer_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_importers_plugin_importer_proto_rawDesc), len(file_importers_plugin_importer_proto_rawDesc)),
 			NumEnums:      2,
-			NumMessages:   14,
+			NumMessages:   17,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

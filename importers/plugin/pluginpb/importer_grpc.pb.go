@@ -55,11 +55,12 @@ import (
 const _ = grpc.SupportPackageIsVersion9
 
 const (
-	Importer_Info_FullMethodName  = "/plakargw.importer.v1.Importer/Info"
-	Importer_Init_FullMethodName  = "/plakargw.importer.v1.Importer/Init"
-	Importer_Scan_FullMethodName  = "/plakargw.importer.v1.Importer/Scan"
-	Importer_Open_FullMethodName  = "/plakargw.importer.v1.Importer/Open"
-	Importer_Close_FullMethodName = "/plakargw.importer.v1.Importer/Close"
+	Importer_Info_FullMethodName      = "/plakargw.importer.v1.Importer/Info"
+	Importer_Init_FullMethodName      = "/plakargw.importer.v1.Importer/Init"
+	Importer_Scan_FullMethodName      = "/plakargw.importer.v1.Importer/Scan"
+	Importer_Open_FullMethodName      = "/plakargw.importer.v1.Importer/Open"
+	Importer_ReadSmall_FullMethodName = "/plakargw.importer.v1.Importer/ReadSmall"
+	Importer_Close_FullMethodName     = "/plakargw.importer.v1.Importer/Close"
 )
 
 // ImporterClient is the client API for Importer service.
@@ -80,6 +81,12 @@ type ImporterClient interface {
 	// error of the call and not of a later read; an empty file may also end
 	// the stream at once.
 	Open(ctx context.Context, in *OpenRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[OpenResponse], error)
+	// ReadSmall reads several small files in one call: per file, one gRPC
+	// stream costs more than the file. plakar-gw uses it for regular files
+	// whose scanned size is at most max_size, and falls back to Open for a
+	// file that turns out bigger (too_big). Optional: a plugin that answers
+	// UNIMPLEMENTED gets Open calls only.
+	ReadSmall(ctx context.Context, in *ReadSmallRequest, opts ...grpc.CallOption) (*ReadSmallResponse, error)
 	// Close releases the importer; the plugin exits afterwards.
 	Close(ctx context.Context, in *CloseRequest, opts ...grpc.CallOption) (*CloseResponse, error)
 }
@@ -150,6 +157,16 @@ func (c *importerClient) Open(ctx context.Context, in *OpenRequest, opts ...grpc
 // This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
 type Importer_OpenClient = grpc.ServerStreamingClient[OpenResponse]
 
+func (c *importerClient) ReadSmall(ctx context.Context, in *ReadSmallRequest, opts ...grpc.CallOption) (*ReadSmallResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ReadSmallResponse)
+	err := c.cc.Invoke(ctx, Importer_ReadSmall_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 func (c *importerClient) Close(ctx context.Context, in *CloseRequest, opts ...grpc.CallOption) (*CloseResponse, error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	out := new(CloseResponse)
@@ -178,6 +195,12 @@ type ImporterServer interface {
 	// error of the call and not of a later read; an empty file may also end
 	// the stream at once.
 	Open(*OpenRequest, grpc.ServerStreamingServer[OpenResponse]) error
+	// ReadSmall reads several small files in one call: per file, one gRPC
+	// stream costs more than the file. plakar-gw uses it for regular files
+	// whose scanned size is at most max_size, and falls back to Open for a
+	// file that turns out bigger (too_big). Optional: a plugin that answers
+	// UNIMPLEMENTED gets Open calls only.
+	ReadSmall(context.Context, *ReadSmallRequest) (*ReadSmallResponse, error)
 	// Close releases the importer; the plugin exits afterwards.
 	Close(context.Context, *CloseRequest) (*CloseResponse, error)
 	mustEmbedUnimplementedImporterServer()
@@ -201,6 +224,9 @@ func (UnimplementedImporterServer) Scan(*ScanRequest, grpc.ServerStreamingServer
 }
 func (UnimplementedImporterServer) Open(*OpenRequest, grpc.ServerStreamingServer[OpenResponse]) error {
 	return status.Error(codes.Unimplemented, "method Open not implemented")
+}
+func (UnimplementedImporterServer) ReadSmall(context.Context, *ReadSmallRequest) (*ReadSmallResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ReadSmall not implemented")
 }
 func (UnimplementedImporterServer) Close(context.Context, *CloseRequest) (*CloseResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method Close not implemented")
@@ -284,6 +310,24 @@ func _Importer_Open_Handler(srv interface{}, stream grpc.ServerStream) error {
 // This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
 type Importer_OpenServer = grpc.ServerStreamingServer[OpenResponse]
 
+func _Importer_ReadSmall_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ReadSmallRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ImporterServer).ReadSmall(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Importer_ReadSmall_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ImporterServer).ReadSmall(ctx, req.(*ReadSmallRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 func _Importer_Close_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
 	in := new(CloseRequest)
 	if err := dec(in); err != nil {
@@ -316,6 +360,10 @@ var Importer_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "Init",
 			Handler:    _Importer_Init_Handler,
+		},
+		{
+			MethodName: "ReadSmall",
+			Handler:    _Importer_ReadSmall_Handler,
 		},
 		{
 			MethodName: "Close",

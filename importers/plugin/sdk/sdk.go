@@ -78,6 +78,8 @@ func ServeServer(srv pluginpb.ImporterServer) {
 		grpc.InitialWindowSize(wire.ChunkSize*8),
 		grpc.InitialConnWindowSize(wire.ChunkSize*32),
 		grpc.UnaryInterceptor(stopAfterClose),
+		// Fewer, larger writes to the socket: file content dominates.
+		grpc.WriteBufferSize(wire.ChunkSize),
 	)
 	pluginpb.RegisterImporterServer(gs, srv)
 	// The host keeps our stdin open and never writes it: EOF means it is

@@ -1,11 +1,15 @@
 package sdk
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"io"
 	"io/fs"
+	"strings"
+	"sync"
+	"sync/atomic"
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
@@ -103,11 +107,16 @@ func (s *server) Open(req *pluginpb.OpenRequest, stream grpc.ServerStreamingServ
 		return toStatus(err)
 	}
 	defer rc.Close()
+	bp := bufPool.Get().(*[]byte)
+	defer bufPool.Put(bp)
+	buf := *bp
 	for first := true; ; first = false {
-		// A fresh buffer each time: gRPC may still hold the sent message.
-		buf := make([]byte, wire.ChunkSize)
 		n, err := io.ReadFull(rc, buf)
 		if n > 0 || first {
+			// Reusing buf is safe: the message is marshalled before Send
+			// returns, and this server has no stats handler that would
+			// keep it. A fresh 256 KiB buffer per file made small files
+			// cost more in allocation and GC than in I/O.
 			if err := stream.Send(&pluginpb.OpenResponse{Data: buf[:n]}); err != nil {
 				return err
 			}
@@ -120,6 +129,11 @@ func (s *server) Open(req *pluginpb.OpenRequest, stream grpc.ServerStreamingServ
 		}
 	}
 }
+
+var bufPool = sync.Pool{New: func() any {
+	b := make([]byte, wire.ChunkSize)
+	return &b
+}}
 
 // toStatus translates an importer error into the status the protocol
 // names for it.
@@ -158,3 +172,68 @@ type wrapped struct {
 
 func (w *wrapped) Error() string { return w.msg }
 func (w *wrapped) Unwrap() error { return w.kind }
+
+// maxSmall bounds ReadSmall's max_size, whatever the host asks: one
+// pooled buffer holds the file and a byte more.
+const maxSmall = wire.ChunkSize - 1
+
+// ReadSmall reads each file whole, or says it is too big.
+func (s *server) ReadSmall(ctx context.Context, req *pluginpb.ReadSmallRequest) (*pluginpb.ReadSmallResponse, error) {
+	imp, err := s.importer()
+	if err != nil {
+		return nil, err
+	}
+	limit := min(req.MaxSize, maxSmall)
+	if limit <= 0 || int64(len(req.Paths))*limit > wire.MaxMessage/2 {
+		return nil, status.Errorf(codes.InvalidArgument, "ReadSmall: %d files of up to %d bytes", len(req.Paths), req.MaxSize)
+	}
+	resp := &pluginpb.ReadSmallResponse{Files: make([]*pluginpb.SmallFile, len(req.Paths))}
+	// A few readers at once: opening a file is mostly waiting on a
+	// syscall, or on the network for a remote source.
+	var wg sync.WaitGroup
+	next := atomic.Int64{}
+	for range min(smallReaders, len(req.Paths)) {
+		wg.Go(func() {
+			bp := bufPool.Get().(*[]byte)
+			defer bufPool.Put(bp)
+			buf := (*bp)[:limit+1]
+			for {
+				i := int(next.Add(1) - 1)
+				if i >= len(req.Paths) {
+					return
+				}
+				resp.Files[i] = readSmall(ctx, imp, string(req.Paths[i]), buf)
+			}
+		})
+	}
+	wg.Wait()
+	if err := ctx.Err(); err != nil {
+		return nil, toStatus(err)
+	}
+	return resp, nil
+}
+
+// smallReaders files of one ReadSmall call are read at once.
+const smallReaders = 4
+
+func readSmall(ctx context.Context, imp importers.Importer, p string, buf []byte) *pluginpb.SmallFile {
+	fail := func(err error) *pluginpb.SmallFile {
+		return &pluginpb.SmallFile{Error: strings.ToValidUTF8(err.Error(), "\uFFFD"), ErrorKind: wire.KindOf(err)}
+	}
+	if err := wire.CheckPath(p); err != nil {
+		return fail(&fs.PathError{Op: "open", Path: p, Err: fs.ErrInvalid})
+	}
+	rc, err := imp.Open(ctx, p)
+	if err != nil {
+		return fail(err)
+	}
+	defer rc.Close()
+	n, err := io.ReadFull(rc, buf)
+	switch {
+	case n == len(buf):
+		return &pluginpb.SmallFile{TooBig: true}
+	case err != nil && err != io.EOF && !errors.Is(err, io.ErrUnexpectedEOF):
+		return fail(err)
+	}
+	return &pluginpb.SmallFile{Data: bytes.Clone(buf[:n])}
+}

@@ -5,7 +5,8 @@
 //	(unset)    a well-behaved fs importer
 //	crash      exits with status 3 after some records of the scan
 //	hang       sends the first records of the scan, then nothing
-//	hangopen   Open never answers
+//	hangopen   Open and ReadSmall never answer
+//	nosmall    does not implement ReadSmall (an older or simpler plugin)
 //	malformed  sends a record of an unknown file type
 //	dotdot     sends the path "/sub/../../etc/passwd"
 //	unordered  sends a file before its directory
@@ -21,6 +22,8 @@ import (
 	"time"
 
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 
 	"github.com/plakar-gw/plakar-gw/importers"
 	fsimporter "github.com/plakar-gw/plakar-gw/importers/fs"
@@ -95,6 +98,16 @@ func (f *faulty) Scan(req *pluginpb.ScanRequest, stream grpc.ServerStreamingServ
 		return send(rec("/", dir), rec("/x/y", file), rec("/x", dir))
 	}
 	return f.ImporterServer.Scan(req, stream)
+}
+
+func (f *faulty) ReadSmall(ctx context.Context, req *pluginpb.ReadSmallRequest) (*pluginpb.ReadSmallResponse, error) {
+	switch f.mode {
+	case "hangopen":
+		time.Sleep(time.Hour)
+	case "nosmall":
+		return nil, status.Error(codes.Unimplemented, "no ReadSmall here")
+	}
+	return f.ImporterServer.ReadSmall(ctx, req)
 }
 
 func (f *faulty) Open(req *pluginpb.OpenRequest, stream grpc.ServerStreamingServer[pluginpb.OpenResponse]) error {

@@ -179,7 +179,12 @@ func FromProto(pr *pluginpb.Record) (importers.Record, error) {
 	if err := checkFields(pr); err != nil {
 		return rec, fmt.Errorf("record %q: %w", p, err)
 	}
-	rec.Mode = typeModes[pr.Type] | modeOf(pr.Perm)
+	rec.Mode = modeOf(pr.Perm)
+	if t, ok := typeModes[pr.Type]; ok {
+		rec.Mode |= t
+	} else { // an error record that does not know the type
+		rec.Mode |= fs.ModeIrregular
+	}
 	for _, x := range pr.Xattrs {
 		rec.Xattrs = append(rec.Xattrs, importers.Xattr{Name: string(x.Name), Value: x.Value})
 	}
