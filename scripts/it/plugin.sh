@@ -48,9 +48,16 @@ tar --format=pax --xattrs --xattrs-include='user.*' -C "$tmp/src" -czf "$tmp/tre
 "$gw" --repo "$repo" ingest --job arch "tar://$tmp/tree.tar.gz" >"$tmp/ingest.out"
 grep -q '0 errors' "$tmp/ingest.out" || fail "ingest: $(cat "$tmp/ingest.out")"
 "$gw" --repo "$repo" restore arch-latest --to "$tmp/restored" >/dev/null
-diff -r --no-dereference "$tmp/src" "$tmp/restored" >"$tmp/diff" 2>&1 || fail "restored tree differs: $(head -20 "$tmp/diff")"
-[ "$(stat -c %a "$tmp/restored/setgid-dir")" = 2775 ] || fail "setgid-dir mode"
-[ "$(readlink "$tmp/restored/link-abs")" = /etc/hostname ] || fail "symlink target"
+# diff reports two FIFOs as a difference: they have no content to compare.
+diff -r --no-dereference "$tmp/src" "$tmp/restored" | grep -v 'is a fifo while file .* is a fifo$' >"$tmp/diff" || true
+[ ! -s "$tmp/diff" ] || fail "restored tree differs: $(head -20 "$tmp/diff")"
+[ -p "$tmp/restored/fifo" ] || fail "fifo not restored"
+# Metadata diff -r does not see: type and mode bits, link count, owners,
+# nanosecond mtimes, symlink targets.
+meta() { (cd "$1" && find . -mindepth 1 -print0 | sort -z | xargs -0 stat -c '%n %F %a %h %u %g %.9Y %N'); }
+meta "$tmp/src" >"$tmp/meta.src"
+meta "$tmp/restored" >"$tmp/meta.restored"
+diff "$tmp/meta.src" "$tmp/meta.restored" >"$tmp/meta.diff" || fail "metadata differs: $(head -20 "$tmp/meta.diff")"
 [ "$(stat -c %h "$tmp/restored/hard1")" = 3 ] || fail "hardlinks not kept"
 
 echo "-- a job with importer: tar"
