@@ -42,6 +42,7 @@ type process struct {
 	stdin  *os.File // kept open: the plugin exits on EOF
 	conn   *grpc.ClientConn
 	client pluginpb.ImporterClient
+	codec  *contentCodec
 
 	handshakeCh chan string // the first line of stdout; closed without one
 
@@ -202,9 +203,10 @@ func (p *process) awaitHandshake(ctx context.Context, timeout time.Duration) (st
 }
 
 func (p *process) connect(sock string) error {
+	p.codec = newContentCodec()
 	conn, err := grpc.NewClient("unix://"+sock,
 		grpc.WithTransportCredentials(insecure.NewCredentials()),
-		grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(wire.MaxMessage)),
+		grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(wire.MaxMessage), grpc.ForceCodecV2(p.codec)),
 		grpc.WithInitialWindowSize(wire.ChunkSize*8),
 		grpc.WithInitialConnWindowSize(wire.ChunkSize*32),
 		// Fewer, larger reads of the socket: file content dominates.

@@ -157,7 +157,8 @@ func (imp *Importer) Open(ctx context.Context, p string) (io.ReadCloser, error) 
 		var first *pluginpb.OpenResponse
 		first, err = recvIdle(stream, cancel, imp.idle)
 		if err == nil {
-			return &reader{imp: imp, ctx: ctx, path: p, stream: stream, cancel: cancel, buf: first.Data, msgs: 1, done: make(chan struct{})}, nil
+			return &reader{imp: imp, ctx: ctx, path: p, stream: stream, cancel: cancel, cur: first,
+				segs: imp.proc.codec.segments(first), msgs: 1, done: make(chan struct{})}, nil
 		}
 		if err == io.EOF {
 			cancel(nil)
@@ -189,7 +190,8 @@ type reader struct {
 	path   string
 	stream grpc.ServerStreamingClient[pluginpb.OpenResponse]
 	cancel context.CancelCauseFunc
-	buf    []byte
+	cur    *pluginpb.OpenResponse // segs point into its buffers
+	segs   [][]byte
 	eof    bool
 	err    error
 	msgs   int        // messages received so far
@@ -199,17 +201,17 @@ type reader struct {
 }
 
 type chunk struct {
-	data []byte
-	err  error
+	msg *pluginpb.OpenResponse
+	err error
 }
 
 // readAhead is how many messages the read-ahead keeps: the engine chunks
-// a file in one goroutine, and receiving (framing, unmarshalling, a copy
-// of every byte) would otherwise run on that serial path.
+// a file in one goroutine, and receiving (framing, a copy of every byte)
+// would otherwise run on that serial path.
 const readAhead = 4
 
 func (r *reader) Read(b []byte) (int, error) {
-	for len(r.buf) == 0 {
+	for len(r.segs) == 0 {
 		if r.err != nil {
 			return 0, r.err
 		}
@@ -218,8 +220,14 @@ func (r *reader) Read(b []byte) (int, error) {
 		}
 		r.next()
 	}
-	n := copy(b, r.buf)
-	r.buf = r.buf[n:]
+	n := 0
+	for n < len(b) && len(r.segs) > 0 {
+		c := copy(b[n:], r.segs[0])
+		n += c
+		if r.segs[0] = r.segs[0][c:]; len(r.segs[0]) == 0 {
+			r.segs = r.segs[1:]
+		}
+	}
 	return n, nil
 }
 
@@ -227,6 +235,8 @@ func (r *reader) Read(b []byte) (int, error) {
 // message and the end: received inline. From the second message on, a
 // goroutine receives ahead.
 func (r *reader) next() {
+	r.imp.proc.codec.release(r.cur)
+	r.cur, r.segs = nil, nil
 	var c chunk
 	if r.ahead == nil && r.msgs >= 2 {
 		r.ahead = make(chan chunk, readAhead)
@@ -244,7 +254,7 @@ func (r *reader) next() {
 	case c.err != nil:
 		r.err = c.err
 	default:
-		r.buf = c.data
+		r.cur, r.segs = c.msg, r.imp.proc.codec.segments(c.msg)
 	}
 }
 
@@ -256,19 +266,34 @@ func (r *reader) recv() chunk {
 		}
 		return chunk{err: err}
 	}
-	return chunk{data: m.Data}
+	return chunk{msg: m}
 }
 
-// receive runs until the stream ends or the reader is closed.
+// receive runs until the reader is closed (which the io.ReadCloser
+// contract promises), then gives back the buffers nobody will read.
 func (r *reader) receive() {
+	defer r.drain()
 	for {
 		c := r.recv()
 		select {
 		case r.ahead <- c:
 		case <-r.done:
+			r.imp.proc.codec.release(c.msg)
 			return
 		}
 		if c.err != nil {
+			<-r.done
+			return
+		}
+	}
+}
+
+func (r *reader) drain() {
+	for {
+		select {
+		case c := <-r.ahead:
+			r.imp.proc.codec.release(c.msg)
+		default:
 			return
 		}
 	}
@@ -278,13 +303,14 @@ func (r *reader) receive() {
 func (r *reader) WriteTo(w io.Writer) (int64, error) {
 	var total int64
 	for {
-		if len(r.buf) > 0 {
-			n, err := w.Write(r.buf)
+		for len(r.segs) > 0 {
+			n, err := w.Write(r.segs[0])
 			total += int64(n)
-			r.buf = r.buf[n:]
+			r.segs[0] = r.segs[0][n:]
 			if err != nil {
 				return total, err
 			}
+			r.segs = r.segs[1:]
 		}
 		if r.err != nil {
 			return total, r.err
@@ -296,11 +322,15 @@ func (r *reader) WriteTo(w io.Writer) (int64, error) {
 	}
 }
 
+// Close cancels the stream. The read-ahead, if any, gives back what it
+// holds when it sees done.
 func (r *reader) Close() error {
 	if !r.closed {
 		r.closed = true
 		r.cancel(nil)
 		close(r.done)
+		r.imp.proc.codec.release(r.cur)
+		r.cur, r.segs = nil, nil
 	}
 	return nil
 }
