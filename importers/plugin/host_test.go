@@ -286,20 +286,22 @@ func TestConformanceNoSmall(t *testing.T) {
 	importertest.Run(t, fix, newImporter(t, plugin.Config{Path: testPlugin(), Location: dir}))
 }
 
-// TestSmallFileGrew: a file scanned small that grew before it is read is
-// read whole (ReadSmall says too big, Open takes over).
-func TestSmallFileGrew(t *testing.T) {
+// TestSmallFileIsBig: a file the scan says is small but is not is read
+// whole (ReadSmall says too big, Open takes over).
+func TestSmallFileIsBig(t *testing.T) {
+	setMode(t, "smallsizes")
 	dir := t.TempDir()
-	name := filepath.Join(dir, "f")
-	os.WriteFile(name, []byte("small"), 0o644)
+	big := bytes.Repeat([]byte("0123456789"), 100_000)
+	os.WriteFile(filepath.Join(dir, "f"), big, 0o644)
 	imp := newImporter(t, plugin.Config{Path: testPlugin(), Location: dir})
-	for _, err := range imp.Scan(t.Context()) {
+	for rec, err := range imp.Scan(t.Context()) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		if rec.Path == "/f" && rec.Size != 1 {
+			t.Fatalf("the test plugin did not lie: size %d", rec.Size)
+		}
 	}
-	big := bytes.Repeat([]byte("0123456789"), 100_000)
-	os.WriteFile(name, big, 0o644)
 	rc, err := imp.Open(t.Context(), "/f")
 	if err != nil {
 		t.Fatal(err)

@@ -12,6 +12,10 @@ import (
 	"time"
 
 	"github.com/plakar-gw/plakar-gw/importers/plugin"
+	// The plugins are built by TestMain; importing what they are built
+	// from makes go test's cache see a change there (not in example/tar,
+	// a main package: run with -count=1 after changing it).
+	_ "github.com/plakar-gw/plakar-gw/importers/plugin/sdk"
 )
 
 // bin holds the plugins built once for all the tests: testplugin (the fs

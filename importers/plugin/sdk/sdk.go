@@ -80,7 +80,9 @@ func ServeServer(srv pluginpb.ImporterServer) {
 		grpc.UnaryInterceptor(stopAfterClose),
 		// Fewer, larger writes to the socket: file content dominates.
 		grpc.WriteBufferSize(wire.ChunkSize),
+		grpc.ForceServerCodecV2(content),
 	)
+	installed.Store(true)
 	pluginpb.RegisterImporterServer(gs, srv)
 	// The host keeps our stdin open and never writes it: EOF means it is
 	// gone (even killed with SIGKILL), and a plugin must not outlive it.

@@ -107,19 +107,25 @@ func (s *server) Open(req *pluginpb.OpenRequest, stream grpc.ServerStreamingServ
 		return toStatus(err)
 	}
 	defer rc.Close()
-	bp := bufPool.Get().(*[]byte)
-	defer bufPool.Put(bp)
-	buf := *bp
 	for first := true; ; first = false {
-		n, err := io.ReadFull(rc, buf)
+		bp := chunks.Get(wire.ChunkSize)
+		n, err := io.ReadFull(rc, *bp)
 		if n > 0 || first {
-			// Reusing buf is safe: the message is marshalled before Send
-			// returns, and this server has no stats handler that would
-			// keep it. A fresh 256 KiB buffer per file made small files
-			// cost more in allocation and GC than in I/O.
-			if err := stream.Send(&pluginpb.OpenResponse{Data: buf[:n]}); err != nil {
-				return err
+			m := &pluginpb.OpenResponse{Data: (*bp)[:n]}
+			// Held, the buffer goes to gRPC, which returns it to the pool
+			// once written; otherwise Send copies it and it is ours again.
+			held := content.hold(m, bp)
+			if serr := stream.Send(m); serr != nil {
+				if b, ok := content.unhold(m); ok {
+					chunks.Put(b)
+				}
+				return serr
 			}
+			if !held {
+				chunks.Put(bp)
+			}
+		} else {
+			chunks.Put(bp)
 		}
 		switch {
 		case err == io.EOF || errors.Is(err, io.ErrUnexpectedEOF):

@@ -7,6 +7,7 @@
 //	hang       sends the first records of the scan, then nothing
 //	hangopen   Open and ReadSmall never answer
 //	nosmall    does not implement ReadSmall (an older or simpler plugin)
+//	smallsizes reports every regular file as 1 byte long in the scan
 //	malformed  sends a record of an unknown file type
 //	dotdot     sends the path "/sub/../../etc/passwd"
 //	unordered  sends a file before its directory
@@ -96,8 +97,24 @@ func (f *faulty) Scan(req *pluginpb.ScanRequest, stream grpc.ServerStreamingServ
 		return send(append(start, rec("/sub/../../etc/passwd", file))...)
 	case "unordered":
 		return send(rec("/", dir), rec("/x/y", file), rec("/x", dir))
+	case "smallsizes":
+		return f.ImporterServer.Scan(req, sizeLiar{stream})
 	}
 	return f.ImporterServer.Scan(req, stream)
+}
+
+// sizeLiar makes every file look small: the host must still read it whole.
+type sizeLiar struct {
+	grpc.ServerStreamingServer[pluginpb.ScanResponse]
+}
+
+func (s sizeLiar) Send(m *pluginpb.ScanResponse) error {
+	for _, r := range m.Records {
+		if r.Type == pluginpb.FileType_FILE_TYPE_REGULAR && r.Size > 1 {
+			r.Size = 1
+		}
+	}
+	return s.ServerStreamingServer.Send(m)
 }
 
 func (f *faulty) ReadSmall(ctx context.Context, req *pluginpb.ReadSmallRequest) (*pluginpb.ReadSmallResponse, error) {
