@@ -313,3 +313,58 @@ func TestSmallFileIsBig(t *testing.T) {
 		t.Errorf("read %d bytes, %v; want %d", len(got), err, len(big))
 	}
 }
+
+// TestPrefetchBound: a scan whose files are never opened (an unchanged
+// tree: the engine reuses the previous snapshot's) makes the prefetcher
+// read at most its window; a scan whose files are all opened has them all
+// read ahead.
+func TestPrefetchBound(t *testing.T) {
+	setMode(t, "countsmall")
+	dir := t.TempDir()
+	const n = 1500
+	for i := range n {
+		os.WriteFile(filepath.Join(dir, "f"+strconv.Itoa(i)), []byte("x"), 0o644)
+	}
+	read := func(logs *logBuffer) int {
+		total := 0
+		for _, line := range strings.Split(logs.String(), "\n") {
+			if _, after, ok := strings.Cut(line, "msg=\"readsmall "); ok {
+				k, _ := strconv.Atoi(strings.TrimSuffix(strings.Fields(after)[0], "\""))
+				total += k
+			}
+		}
+		return total
+	}
+	for _, open := range []bool{false, true} {
+		var logs logBuffer
+		imp := newImporter(t, plugin.Config{Path: testPlugin(), Location: dir, Logger: slog.New(slog.NewTextHandler(&logs, nil))})
+		var paths []string
+		for rec, err := range imp.Scan(t.Context()) {
+			if err != nil {
+				t.Fatal(err)
+			}
+			if rec.Mode.IsRegular() {
+				paths = append(paths, rec.Path)
+			}
+		}
+		if open {
+			for _, p := range paths {
+				rc, err := imp.Open(t.Context(), p)
+				if err != nil {
+					t.Fatal(err)
+				}
+				rc.Close()
+			}
+		}
+		time.Sleep(300 * time.Millisecond) // let prefetches in flight finish
+		imp.Close()
+		got := read(&logs)
+		switch {
+		case !open && (got == 0 || got > 256):
+			t.Errorf("nothing opened: %d files read ahead; want 1 to 256", got)
+		case open && got != n:
+			t.Errorf("every file opened: %d files read by ReadSmall; want %d", got, n)
+		}
+		t.Logf("open=%v: %d files read by ReadSmall", open, got)
+	}
+}

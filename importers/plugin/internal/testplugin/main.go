@@ -8,6 +8,7 @@
 //	hangopen   Open and ReadSmall never answer
 //	nosmall    does not implement ReadSmall (an older or simpler plugin)
 //	smallsizes reports every regular file as 1 byte long in the scan
+//	countsmall logs "readsmall N" on stderr for each ReadSmall of N files
 //	malformed  sends a record of an unknown file type
 //	dotdot     sends the path "/sub/../../etc/passwd"
 //	unordered  sends a file before its directory
@@ -123,6 +124,8 @@ func (f *faulty) ReadSmall(ctx context.Context, req *pluginpb.ReadSmallRequest) 
 		time.Sleep(time.Hour)
 	case "nosmall":
 		return nil, status.Error(codes.Unimplemented, "no ReadSmall here")
+	case "countsmall":
+		fmt.Fprintf(os.Stderr, "readsmall %d\n", len(req.Paths))
 	}
 	return f.ImporterServer.ReadSmall(ctx, req)
 }
