@@ -207,8 +207,8 @@ func (p *process) connect(sock string) error {
 	conn, err := grpc.NewClient("unix://"+sock,
 		grpc.WithTransportCredentials(insecure.NewCredentials()),
 		grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(wire.MaxMessage), grpc.ForceCodecV2(p.codec)),
-		grpc.WithInitialWindowSize(wire.ChunkSize*8),
-		grpc.WithInitialConnWindowSize(wire.ChunkSize*32),
+		grpc.WithInitialWindowSize(wire.StreamWindow),
+		grpc.WithInitialConnWindowSize(wire.ConnWindow),
 		// Fewer, larger reads of the socket: file content dominates.
 		grpc.WithReadBufferSize(wire.ChunkSize),
 	)

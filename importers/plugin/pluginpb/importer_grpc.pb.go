@@ -75,8 +75,8 @@ type ImporterClient interface {
 	// Scan streams every entry of the source, in the order described at
 	// Record, in batches.
 	Scan(ctx context.Context, in *ScanRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[ScanResponse], error)
-	// Open streams the content of a regular file, in chunks of at most
-	// 1 MiB (256 KiB recommended). The plugin sends a first message, even
+	// Open streams the content of a regular file, in chunks (the Go SDK
+	// sends 1 MiB; at most 16 MiB). The plugin sends a first message, even
 	// an empty one, once the file is open, so that a missing file is an
 	// error of the call and not of a later read; an empty file may also end
 	// the stream at once.
@@ -189,8 +189,8 @@ type ImporterServer interface {
 	// Scan streams every entry of the source, in the order described at
 	// Record, in batches.
 	Scan(*ScanRequest, grpc.ServerStreamingServer[ScanResponse]) error
-	// Open streams the content of a regular file, in chunks of at most
-	// 1 MiB (256 KiB recommended). The plugin sends a first message, even
+	// Open streams the content of a regular file, in chunks (the Go SDK
+	// sends 1 MiB; at most 16 MiB). The plugin sends a first message, even
 	// an empty one, once the file is open, so that a missing file is an
 	// error of the call and not of a later read; an empty file may also end
 	// the stream at once.

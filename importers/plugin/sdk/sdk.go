@@ -75,8 +75,8 @@ func ServeServer(srv pluginpb.ImporterServer) {
 	}
 	gs = grpc.NewServer(
 		grpc.MaxRecvMsgSize(wire.MaxMessage),
-		grpc.InitialWindowSize(wire.ChunkSize*8),
-		grpc.InitialConnWindowSize(wire.ChunkSize*32),
+		grpc.InitialWindowSize(wire.StreamWindow),
+		grpc.InitialConnWindowSize(wire.ConnWindow),
 		grpc.UnaryInterceptor(stopAfterClose),
 		// Fewer, larger writes to the socket: file content dominates.
 		grpc.WriteBufferSize(wire.ChunkSize),

@@ -32,8 +32,16 @@ const (
 )
 
 // ChunkSize is the size of the Open messages the SDK sends: big enough
-// that per-message costs vanish, small enough for gRPC flow control.
-const ChunkSize = 256 << 10
+// that per-message costs vanish (1 MiB measured 4% faster than 256 KiB
+// on a 1 GiB file), small enough for gRPC flow control.
+const ChunkSize = 1 << 20
+
+// Flow-control windows of both ends: a few chunks in flight per file, and
+// a bound on what the host buffers for the engine's parallel readers.
+const (
+	StreamWindow = 4 << 20
+	ConnWindow   = 16 << 20
+)
 
 // MaxMessage bounds a received message; a Scan batch of records with
 // large xattrs is the biggest legitimate one.
