@@ -37,7 +37,8 @@ for spec in \
 	"FuzzRequest ./dav/" \
 	"FuzzRequest ./webui/" \
 	"FuzzContentDisposition ./webui/" \
-	"FuzzKeysToTree ./importers/s3/"; do
+	"FuzzKeysToTree ./importers/s3/" \
+	"FuzzFromProto ./importers/plugin/internal/wire/"; do
 	set -- $spec
 	go test -run '^$' -fuzz "^$1\$" -fuzztime 5s -fuzzminimizetime 2s "$2"
 done

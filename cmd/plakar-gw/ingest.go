@@ -78,6 +78,9 @@ options, and an option it does not know is an error):
       concurrency=N            objects read at once (default 8)
       retries=N                retries of throttling (503 SlowDown), 5xx and
                                dropped connections, with backoff (default 4)
+  SCHEME://...                 an importer plugin's source: plugins found in
+                               plugins.dir and plugins.paths add their
+                               schemes and options (see: plakar-gw plugin list)
 
 A source that cannot be listed at all (server gone, wrong password, no
 such bucket) fails the ingest and writes no snapshot; a file that still
