@@ -43,8 +43,10 @@ type Options struct {
 	// 0 means 16; negative disables it.
 	ChunkCache int
 	// ReadAhead is how many chunks a sequential reader loads ahead; 0
-	// means 1, right for a local folder. A store with a high latency per
-	// read (object storage) wants more in flight.
+	// means 2, which keeps two cores decrypting for a reader of a local
+	// folder. A store with a high latency per read (object storage) wants
+	// more in flight. Beyond one chunk, read-ahead draws on a budget
+	// shared by all readers (readAheadBudget).
 	ReadAhead int
 }
 
@@ -63,6 +65,7 @@ type Repository struct {
 	nodes       *nodeCache
 	chunks      *lru.Cache[blob.ID, []byte] // nil when disabled
 	readAhead   int
+	raBudget    budget
 	stats       struct{ nodeHits, nodeMisses, chunkHits, chunkMisses atomic.Uint64 }
 	compression pack.Compression
 	policyMu    sync.RWMutex
@@ -142,7 +145,11 @@ func Open(ctx context.Context, st storage.Store, o Options) (*Repository, error)
 	nodes := newNodeCache(nodeCacheBytes)
 	comp, _ := pack.ParseCompression(c.Compression) // checked by readConfig
 	r := &Repository{store: st, key: key, cfg: c, cache: cc, nodes: nodes, syncMu: newChanMutex(), lockTTL: defaultLockTiming(), compression: comp}
-	r.readAhead = max(1, o.ReadAhead)
+	r.readAhead = o.ReadAhead
+	if r.readAhead <= 0 {
+		r.readAhead = defaultReadAhead
+	}
+	r.raBudget.limit = readAheadBudget
 	if n := o.ChunkCache; n >= 0 {
 		if n == 0 {
 			n = 16
@@ -285,22 +292,28 @@ func (r *Repository) loadChunks(ctx context.Context, ids []blob.ID) (out [][]byt
 		}
 		run := blob.Handle{Pack: hs[i].Pack, Offset: hs[i].Offset, Length: uint32(end - int64(hs[i].Offset)), ID: hs[i].ID}
 		sealed, err := r.readSealed(ctx, run)
+		// One read, then each blob opened on its own goroutine: the
+		// decryption and hashing of a run use every core.
+		var wg sync.WaitGroup
 		for k := i; k < j; k++ {
 			if err != nil {
 				errs[k] = err
 				continue
 			}
 			off := int64(hs[k].Offset) - int64(hs[i].Offset)
-			plain, err := pack.OpenBlobInPlace(r.key, hs[k], sealed[off:off+int64(hs[k].Length)])
-			if err != nil {
-				errs[k] = fmt.Errorf("%w: %v (pack %s offset %d)", vfs.ErrCorrupt, err, hs[k].Pack, hs[k].Offset)
-				continue
-			}
-			out[k] = plain
-			if r.chunks != nil {
-				r.chunks.Add(ids[k], plain)
-			}
+			wg.Go(func() {
+				plain, err := pack.OpenBlobInPlace(r.key, hs[k], sealed[off:off+int64(hs[k].Length)])
+				if err != nil {
+					errs[k] = fmt.Errorf("%w: %v (pack %s offset %d)", vfs.ErrCorrupt, err, hs[k].Pack, hs[k].Offset)
+					return
+				}
+				out[k] = plain
+				if r.chunks != nil {
+					r.chunks.Add(ids[k], plain)
+				}
+			})
 		}
+		wg.Wait()
 		i = j
 	}
 	return out, errs
@@ -412,4 +425,35 @@ func (c *nodeCache) Purge() {
 	defer c.mu.Unlock()
 	c.lru.Purge()
 	c.bytes = 0
+}
+
+const (
+	defaultReadAhead = 2
+	// readAheadBudget bounds the bytes loaded ahead, beyond each reader's
+	// first chunk, by all readers together: a lone reader gets its full
+	// window, 64 readers at once do not multiply the memory.
+	readAheadBudget = 32 << 20
+)
+
+// budget is a byte count that can be taken while it lasts and given back.
+type budget struct {
+	mu    sync.Mutex
+	used  int64
+	limit int64
+}
+
+func (b *budget) take(n int64) bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.used+n > b.limit {
+		return false
+	}
+	b.used += n
+	return true
+}
+
+func (b *budget) give(n int64) {
+	b.mu.Lock()
+	b.used -= n
+	b.mu.Unlock()
 }

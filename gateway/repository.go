@@ -94,7 +94,7 @@ func OpenRepository(ctx context.Context, c *Config) (*engine.Repository, error) 
 	o := engine.Options{Passphrase: pass, CacheDir: c.Repository.CacheDir}
 	if strings.HasPrefix(c.Repository.Path, "s3://") {
 		// Each chunk is a GET with a round trip: keep several in flight.
-		o.ReadAhead = 4
+		o.ReadAhead = 8
 	}
 	r, err := engine.Open(ctx, st, o)
 	if err != nil {
