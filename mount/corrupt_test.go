@@ -3,7 +3,6 @@ package mount_test
 import (
 	"bytes"
 	"errors"
-	"io/fs"
 	"os"
 	"path/filepath"
 	"syscall"
@@ -27,30 +26,8 @@ func TestCorruptPack(t *testing.T) {
 	repo, root := enginetest.NewRepo(t)
 	s := enginetest.Ingest(t, repo, src, engine.IngestOptions{Job: "c"})
 
-	// The largest pack holds the file's chunks; flip bytes in its middle.
-	var largest string
-	var size int64
-	filepath.WalkDir(filepath.Join(root, "packs"), func(p string, d fs.DirEntry, err error) error {
-		if err == nil && d.Type().IsRegular() {
-			if st, _ := d.Info(); st.Size() > size {
-				largest, size = p, st.Size()
-			}
-		}
-		return err
-	})
-	if size < 1<<20 {
-		t.Fatalf("no data pack found under %s", root)
-	}
-	b, err := os.ReadFile(largest)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for i := range 16 {
-		b[len(b)/2+i] ^= 0x55
-	}
-	if err := os.WriteFile(largest, b, 0o644); err != nil {
-		t.Fatal(err)
-	}
+	// The largest pack holds the file's chunks.
+	enginetest.DamageLargestPack(t, root)
 
 	mnt := mountCatalog(t, repo, mount.Options{})
 	got, err := os.ReadFile(filepath.Join(mnt, "snap-"+s.ID.String()[:12], "data.bin"))

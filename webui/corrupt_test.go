@@ -4,8 +4,6 @@ import (
 	"archive/zip"
 	"bytes"
 	"io"
-	"io/fs"
-	"os"
 	"path/filepath"
 	"testing"
 
@@ -28,29 +26,7 @@ func TestRealCorruptPack(t *testing.T) {
 	}
 	repo, root := enginetest.NewRepo(t)
 	s := enginetest.Ingest(t, repo, src, engine.IngestOptions{Job: "c"})
-	var largest string
-	var size int64
-	filepath.WalkDir(filepath.Join(root, "packs"), func(p string, d fs.DirEntry, err error) error {
-		if err == nil && d.Type().IsRegular() {
-			if st, _ := d.Info(); st.Size() > size {
-				largest, size = p, st.Size()
-			}
-		}
-		return err
-	})
-	if size < 1<<20 {
-		t.Fatalf("no data pack found under %s", root)
-	}
-	b, err := os.ReadFile(largest)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for i := range 16 {
-		b[len(b)/2+i] ^= 0x55
-	}
-	if err := os.WriteFile(largest, b, 0o644); err != nil {
-		t.Fatal(err)
-	}
+	enginetest.DamageLargestPack(t, root)
 	c := newClient(t, newServer(t, repo, webui.Options{Anonymous: true}))
 	snap := s.ID.String()[:12]
 	get := func(u string) (int, []byte, error) {

@@ -2,6 +2,8 @@ package enginetest
 
 import (
 	"context"
+	"io/fs"
+	"os"
 	"path/filepath"
 	"testing"
 
@@ -67,4 +69,35 @@ func Ingest(tb testing.TB, r *engine.Repository, src string, o engine.IngestOpti
 		tb.Fatal(err)
 	}
 	return s
+}
+
+// DamageLargestPack flips 16 bytes in the middle of the largest pack of the
+// folder repository at root (the one holding a big file's chunks), as a
+// failing disk would, and returns its path.
+func DamageLargestPack(tb testing.TB, root string) string {
+	tb.Helper()
+	var largest string
+	var size int64
+	filepath.WalkDir(filepath.Join(root, "packs"), func(p string, d fs.DirEntry, err error) error {
+		if err == nil && d.Type().IsRegular() {
+			if st, _ := d.Info(); st.Size() > size {
+				largest, size = p, st.Size()
+			}
+		}
+		return err
+	})
+	if size < 1<<20 {
+		tb.Fatalf("no data pack of 1 MiB or more under %s", root)
+	}
+	b, err := os.ReadFile(largest)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	for i := range 16 {
+		b[len(b)/2+i] ^= 0x55
+	}
+	if err := os.WriteFile(largest, b, 0o644); err != nil {
+		tb.Fatal(err)
+	}
+	return largest
 }
