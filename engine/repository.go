@@ -373,10 +373,12 @@ func (r *Repository) loadNode(ctx context.Context, id blob.ID) (*tree.Node, erro
 
 // nodeCacheBytes bounds the decoded tree nodes kept in memory, by their
 // encoded size times nodeWeight: a count alone let 8,192 full leaves of a
-// million-entry listing hold most of a gigabyte.
+// million-entry listing hold most of a gigabyte. Walks and listings read
+// each leaf once, in order, so a small cache costs them nothing; the disk
+// cache keeps the sealed nodes anyway.
 const (
-	nodeCacheBytes = 48 << 20
-	nodeWeight     = 4 // decoded entries take about 4 times their encoded bytes
+	nodeCacheBytes = 24 << 20
+	nodeWeight     = 6 // a decoded entry (Go strings, summaries) takes about 6 times its encoded bytes
 )
 
 // nodeCache is an LRU of decoded tree nodes bounded by approximate bytes.
