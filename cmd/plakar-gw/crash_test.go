@@ -20,11 +20,20 @@ import (
 // moments. After each kill, every earlier snapshot must restore exactly,
 // check must pass, and a new ingest must succeed.
 func TestCrashDuringIngest(t *testing.T) {
+	crashDuringIngest(t, newCLI(t))
+}
+
+// TestCrashDuringIngestS3 is the same on a repository in a bucket of the
+// real S3 server that scripts/it/s3store.sh starts.
+func TestCrashDuringIngestS3(t *testing.T) {
+	crashDuringIngest(t, newS3CLI(t))
+}
+
+func crashDuringIngest(t *testing.T, c *cli) {
 	bin := filepath.Join(t.TempDir(), "plakar-gw")
 	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
 		t.Fatalf("build: %v\n%s", err, out)
 	}
-	c := newCLI(t)
 	src := filepath.Join(c.dir, "src")
 	rng := rand.New(rand.NewPCG(42, 7))
 	size := 128 << 20

@@ -118,3 +118,31 @@ func TestRepoCopyFolderToS3(t *testing.T) {
 	c.ok("init")
 	repoCopyRoundTrip(t, c, "s3://"+bucket+"/copied")
 }
+
+// newS3CLI is newCLI with the repository in a new bucket of the S3 server
+// that scripts/it/s3store.sh starts; without it the test skips.
+func newS3CLI(t *testing.T) *cli {
+	t.Helper()
+	ep := os.Getenv("PLAKAR_GW_TEST_S3_ENDPOINT")
+	if ep == "" {
+		if os.Getenv("PLAKAR_GW_REQUIRE_S3") != "" {
+			t.Fatal("PLAKAR_GW_REQUIRE_S3 is set but PLAKAR_GW_TEST_S3_ENDPOINT is not")
+		}
+		t.Skip("no S3 server: scripts/it/s3store.sh runs this test against a real one")
+	}
+	key, secret := os.Getenv("PLAKAR_GW_TEST_S3_ACCESS_KEY"), os.Getenv("PLAKAR_GW_TEST_S3_SECRET_KEY")
+	c := newCLI(t)
+	b := make([]byte, 6)
+	rand.Read(b)
+	bucket := "pgw-cli-" + hex.EncodeToString(b)
+	if _, err := s3Client(ep[len("http://"):], key, secret).CreateBucket(context.Background(), &s3.CreateBucketInput{Bucket: &bucket}); err != nil {
+		t.Fatal(err)
+	}
+	c.repo = "s3://" + bucket + "/repo"
+	t.Setenv("PLAKAR_GW_REPO", c.repo)
+	t.Setenv("PLAKAR_GW_REPO_S3_ENDPOINT", ep)
+	t.Setenv("PLAKAR_GW_REPO_S3_PATH_STYLE", "true")
+	t.Setenv("PLAKAR_GW_REPO_S3_ACCESS_KEY_ID", key)
+	t.Setenv("PLAKAR_GW_REPO_S3_SECRET_ACCESS_KEY", secret)
+	return c
+}

@@ -14,4 +14,4 @@ eval "$(scripts/s3server.sh start "$state")"
 export PLAKAR_GW_TEST_S3_ENDPOINT=$S3_ENDPOINT PLAKAR_GW_TEST_S3_ACCESS_KEY=$S3_ACCESS_KEY \
 	PLAKAR_GW_TEST_S3_SECRET_KEY=$S3_SECRET_KEY PLAKAR_GW_REQUIRE_S3=1
 go test -count=1 -race ./engine/storage/s3/
-go test -count=1 -run 'S3' -v ./cmd/plakar-gw/ | grep -E '^(=== RUN|--- |ok|FAIL|PASS)' | grep -v '=== RUN'
+go test -count=1 -short -run 'S3' -v ./cmd/plakar-gw/ | grep -E '^(=== RUN|--- |ok|FAIL|PASS)' | grep -v '=== RUN'

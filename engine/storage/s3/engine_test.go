@@ -14,6 +14,7 @@ import (
 	"github.com/plakar-gw/plakar-gw/engine"
 	"github.com/plakar-gw/plakar-gw/engine/enginetest"
 	"github.com/plakar-gw/plakar-gw/engine/snapshot"
+	"github.com/plakar-gw/plakar-gw/engine/storage"
 	s3store "github.com/plakar-gw/plakar-gw/engine/storage/s3"
 	"github.com/plakar-gw/plakar-gw/importers"
 	fsimporter "github.com/plakar-gw/plakar-gw/importers/fs"
@@ -198,4 +199,20 @@ func TestGCRacingIngestOnS3(t *testing.T) {
 	if rep, err := fresh.Check(ctx, engine.CheckOptions{ReadData: true}); err != nil || len(rep.Problems) != 0 {
 		t.Fatalf("check after gc: %v %v", err, rep.Problems)
 	}
+}
+
+// TestStoreSuiteS3 runs the engine's store-dependent suite (round trip,
+// dedup, integrity, concurrent ingests) on the S3 store, the same code
+// engine's TestStoreSuiteFolder runs on a folder.
+func TestStoreSuiteS3(t *testing.T) {
+	cfg := server(t)
+	enginetest.RunStoreSuite(t, func(t *testing.T) func() storage.Store {
+		c := cfg
+		c.Bucket, c.Prefix = newBucket(t, cfg), "suite"
+		return func() storage.Store {
+			st := openStore(t, c)
+			t.Cleanup(func() { st.Close() })
+			return st
+		}
+	})
 }
