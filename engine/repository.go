@@ -245,18 +245,8 @@ func (r *Repository) LoadBlob(ctx context.Context, id blob.ID) ([]byte, error) {
 // loadChunk is LoadBlob through the chunk cache, for file readers. The
 // bytes returned are shared: callers must not modify them.
 func (r *Repository) loadChunk(ctx context.Context, id blob.ID) ([]byte, error) {
-	if r.chunks != nil {
-		if b, ok := r.chunks.Get(id); ok {
-			r.stats.chunkHits.Add(1)
-			return b, nil
-		}
-	}
-	r.stats.chunkMisses.Add(1)
-	b, err := r.LoadBlob(ctx, id)
-	if err == nil && r.chunks != nil {
-		r.chunks.Add(id, b)
-	}
-	return b, err
+	out, errs := r.loadChunks(ctx, []blob.ID{id})
+	return out[0], errs[0]
 }
 
 // loadChunks loads several chunks; those stored one after the other in
@@ -294,26 +284,32 @@ func (r *Repository) loadChunks(ctx context.Context, ids []blob.ID) (out [][]byt
 		sealed, err := r.readSealed(ctx, run)
 		// One read, then each blob opened on its own goroutine: the
 		// decryption and hashing of a run use every core.
-		var wg sync.WaitGroup
-		for k := i; k < j; k++ {
-			if err != nil {
-				errs[k] = err
-				continue
-			}
+		open := func(k int) {
 			off := int64(hs[k].Offset) - int64(hs[i].Offset)
-			wg.Go(func() {
-				plain, err := pack.OpenBlobInPlace(r.key, hs[k], sealed[off:off+int64(hs[k].Length)])
-				if err != nil {
-					errs[k] = fmt.Errorf("%w: %v (pack %s offset %d)", vfs.ErrCorrupt, err, hs[k].Pack, hs[k].Offset)
-					return
-				}
-				out[k] = plain
-				if r.chunks != nil {
-					r.chunks.Add(ids[k], plain)
-				}
-			})
+			plain, err := pack.OpenBlobInPlace(r.key, hs[k], sealed[off:off+int64(hs[k].Length)])
+			if err != nil {
+				errs[k] = fmt.Errorf("%w: %v (pack %s offset %d)", vfs.ErrCorrupt, err, hs[k].Pack, hs[k].Offset)
+				return
+			}
+			out[k] = plain
+			if r.chunks != nil {
+				r.chunks.Add(ids[k], plain)
+			}
 		}
-		wg.Wait()
+		switch {
+		case err != nil:
+			for k := i; k < j; k++ {
+				errs[k] = err
+			}
+		case j == i+1:
+			open(i) // a single blob: no goroutine to start and wait for
+		default:
+			var wg sync.WaitGroup
+			for k := i; k < j; k++ {
+				wg.Go(func() { open(k) })
+			}
+			wg.Wait()
+		}
 		i = j
 	}
 	return out, errs

@@ -4,7 +4,6 @@ import (
 	"context"
 	"log/slog"
 
-	"github.com/plakar-gw/plakar-gw/engine"
 	"github.com/plakar-gw/plakar-gw/mount"
 )
 
@@ -21,16 +20,11 @@ func Mount(ctx context.Context, c *Config, dir string, o MountOptions, log *slog
 	if err := mount.Check(dir); err != nil {
 		return err // before the passphrase is stretched and the index loaded
 	}
-	trusted, err := c.TrustedKeys()
-	if err != nil {
-		return err
-	}
-	repo, err := OpenRepository(ctx, c)
+	repo, err := OpenForReading(ctx, c)
 	if err != nil {
 		return err
 	}
 	defer repo.Close()
-	repo.SetPolicy(engine.Policy{Trusted: trusted, RequireSignature: c.Signing.RequireSignature})
 	mo := mount.Options{Logger: log, AllowOther: o.AllowOther, Debug: o.Debug}
 	if o.Ready != nil {
 		mo.Ready = func() { o.Ready(dir) }

@@ -10,6 +10,8 @@ pkgs=(
 	vsftpd   # a real FTP server for the FTP importer tests (scripts/it/importers.sh)
 	chromium # headless browser for the web UI end-to-end tests (webui/)
 	openssl  # certificates for the FTPS tests (scripts/it/importers.sh)
+	curl     # HTTP checks in scripts/it/*.sh and scripts/s3server.sh
+	unzip    # the web UI's zip downloads (scripts/it/webui.sh)
 )
 missing=()
 for p in "${pkgs[@]}"; do

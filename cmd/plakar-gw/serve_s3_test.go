@@ -23,28 +23,8 @@ import (
 // two serve processes with their own caches, an ingest through a third
 // process shows on both within 5 s, and both serve identical bytes.
 func TestServeTwoGatewaysOnS3Repository(t *testing.T) {
-	ep := os.Getenv("PLAKAR_GW_TEST_S3_ENDPOINT")
-	if ep == "" {
-		if os.Getenv("PLAKAR_GW_REQUIRE_S3") != "" {
-			t.Fatal("PLAKAR_GW_REQUIRE_S3 is set but PLAKAR_GW_TEST_S3_ENDPOINT is not")
-		}
-		t.Skip("no S3 server: scripts/it/s3store.sh runs this test against a real one")
-	}
-	key, secret := os.Getenv("PLAKAR_GW_TEST_S3_ACCESS_KEY"), os.Getenv("PLAKAR_GW_TEST_S3_SECRET_KEY")
+	c := newS3CLI(t)
 	bin := buildBinary(t)
-	c := newCLI(t)
-	b := make([]byte, 6)
-	rand.Read(b)
-	bucket := "pgw-gw-" + hex.EncodeToString(b)
-	admin := s3Client(ep[len("http://"):], key, secret)
-	if _, err := admin.CreateBucket(context.Background(), &s3.CreateBucketInput{Bucket: &bucket}); err != nil {
-		t.Fatal(err)
-	}
-	t.Setenv("PLAKAR_GW_REPO", "s3://"+bucket+"/repo")
-	t.Setenv("PLAKAR_GW_REPO_S3_ENDPOINT", ep)
-	t.Setenv("PLAKAR_GW_REPO_S3_PATH_STYLE", "true")
-	t.Setenv("PLAKAR_GW_REPO_S3_ACCESS_KEY_ID", key)
-	t.Setenv("PLAKAR_GW_REPO_S3_SECRET_ACCESS_KEY", secret)
 	t.Setenv("PLAKAR_GW_ACCESS_KEY_ID", "GWKEY")
 	t.Setenv("PLAKAR_GW_SECRET_ACCESS_KEY", "gwsecret")
 	c.ok("init")
@@ -96,25 +76,8 @@ func TestServeTwoGatewaysOnS3Repository(t *testing.T) {
 // TestRepoCopyFolderToS3: a folder repository copied to the S3 server
 // opens there with the same passphrase and restores the same bytes.
 func TestRepoCopyFolderToS3(t *testing.T) {
-	ep := os.Getenv("PLAKAR_GW_TEST_S3_ENDPOINT")
-	if ep == "" {
-		if os.Getenv("PLAKAR_GW_REQUIRE_S3") != "" {
-			t.Fatal("PLAKAR_GW_REQUIRE_S3 is set but PLAKAR_GW_TEST_S3_ENDPOINT is not")
-		}
-		t.Skip("no S3 server: scripts/it/s3store.sh runs this test against a real one")
-	}
-	key, secret := os.Getenv("PLAKAR_GW_TEST_S3_ACCESS_KEY"), os.Getenv("PLAKAR_GW_TEST_S3_SECRET_KEY")
 	c := newCLI(t)
-	b := make([]byte, 6)
-	rand.Read(b)
-	bucket := "pgw-copy-" + hex.EncodeToString(b)
-	if _, err := s3Client(ep[len("http://"):], key, secret).CreateBucket(context.Background(), &s3.CreateBucketInput{Bucket: &bucket}); err != nil {
-		t.Fatal(err)
-	}
-	t.Setenv("PLAKAR_GW_REPO_S3_ENDPOINT", ep)
-	t.Setenv("PLAKAR_GW_REPO_S3_PATH_STYLE", "true")
-	t.Setenv("PLAKAR_GW_REPO_S3_ACCESS_KEY_ID", key)
-	t.Setenv("PLAKAR_GW_REPO_S3_SECRET_ACCESS_KEY", secret)
+	bucket := s3Bucket(t, "pgw-copy-")
 	c.ok("init")
 	repoCopyRoundTrip(t, c, "s3://"+bucket+"/copied")
 }
@@ -122,6 +85,17 @@ func TestRepoCopyFolderToS3(t *testing.T) {
 // newS3CLI is newCLI with the repository in a new bucket of the S3 server
 // that scripts/it/s3store.sh starts; without it the test skips.
 func newS3CLI(t *testing.T) *cli {
+	t.Helper()
+	c := newCLI(t)
+	c.repo = "s3://" + s3Bucket(t, "pgw-cli-") + "/repo"
+	t.Setenv("PLAKAR_GW_REPO", c.repo)
+	return c
+}
+
+// s3Bucket makes a bucket named PREFIX<random> on the S3 server that
+// scripts/it/s3store.sh starts, and points the repository.s3 settings at
+// that server; without it the test skips.
+func s3Bucket(t *testing.T, prefix string) string {
 	t.Helper()
 	ep := os.Getenv("PLAKAR_GW_TEST_S3_ENDPOINT")
 	if ep == "" {
@@ -131,18 +105,15 @@ func newS3CLI(t *testing.T) *cli {
 		t.Skip("no S3 server: scripts/it/s3store.sh runs this test against a real one")
 	}
 	key, secret := os.Getenv("PLAKAR_GW_TEST_S3_ACCESS_KEY"), os.Getenv("PLAKAR_GW_TEST_S3_SECRET_KEY")
-	c := newCLI(t)
 	b := make([]byte, 6)
 	rand.Read(b)
-	bucket := "pgw-cli-" + hex.EncodeToString(b)
+	bucket := prefix + hex.EncodeToString(b)
 	if _, err := s3Client(ep[len("http://"):], key, secret).CreateBucket(context.Background(), &s3.CreateBucketInput{Bucket: &bucket}); err != nil {
 		t.Fatal(err)
 	}
-	c.repo = "s3://" + bucket + "/repo"
-	t.Setenv("PLAKAR_GW_REPO", c.repo)
 	t.Setenv("PLAKAR_GW_REPO_S3_ENDPOINT", ep)
 	t.Setenv("PLAKAR_GW_REPO_S3_PATH_STYLE", "true")
 	t.Setenv("PLAKAR_GW_REPO_S3_ACCESS_KEY_ID", key)
 	t.Setenv("PLAKAR_GW_REPO_S3_SECRET_ACCESS_KEY", secret)
-	return c
+	return bucket
 }

@@ -9,44 +9,13 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
-tmp=$(mktemp -d)
-pid=""
-cleanup() {
-	if [ -n "$pid" ]; then kill -TERM "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; fi
-	rm -rf "$tmp"
-}
-trap cleanup EXIT
-fail() {
-	echo "dav.sh: FAIL: $*" >&2
-	[ -f "$tmp/serve.log" ] && tail -n 20 "$tmp/serve.log" | sed 's/^/  log: /' >&2
-	exit 1
-}
-
-go build -o "$tmp/plakar-gw" ./cmd/plakar-gw
-go run ./engine/enginetest/trickytree "$tmp/src" $((8 << 20)) 200 >/dev/null
-export PLAKAR_GW_PASSPHRASE=dav-it PLAKAR_GW_REPO=$tmp/repo PLAKAR_GW_CACHE_DIR=$tmp/cache
+name=dav.sh
 export PLAKAR_GW_ACCESS_KEY_ID=davuser PLAKAR_GW_SECRET_ACCESS_KEY='s3cr3t p@ss:word'
 user=$PLAKAR_GW_ACCESS_KEY_ID pass=$PLAKAR_GW_SECRET_ACCESS_KEY
-gw="$tmp/plakar-gw"
-"$gw" init >/dev/null
-# Exit 3 is a partial ingest: mode000 is unreadable unless we are root.
-rc=0
-"$gw" ingest --job tricky "$tmp/src" >/dev/null || rc=$?
-[ "$rc" = 0 ] || [ "$rc" = 3 ] || fail "ingest exited $rc"
-unreadable=()
-[ -r "$tmp/src/mode000" ] || unreadable=(-x mode000)
+# shellcheck source=../lib/tricky-serve.sh
+. scripts/lib/tricky-serve.sh
 
-"$gw" serve --webdav 127.0.0.1:0 >"$tmp/serve.log" 2>&1 &
-pid=$!
-url=""
-for _ in $(seq 100); do
-	url=$(sed -n 's|^WebDAV: *\(http://127\.0\.0\.1:[0-9]*\)/.*|\1|p' "$tmp/serve.log")
-	[ -n "$url" ] && break
-	kill -0 "$pid" 2>/dev/null || fail "serve exited early"
-	sleep 0.1
-done
-[ -n "$url" ] || fail "serve did not print its URL"
-echo "-- serving $url"
+serve_until "WebDAV" --webdav 127.0.0.1:0
 
 echo "-- curl: auth, OPTIONS, refused writes, depth infinity"
 code() { curl -s -o /dev/null -w '%{http_code}' "$@"; }

@@ -9,43 +9,13 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
-tmp=$(mktemp -d)
-pid=""
-cleanup() {
-	if [ -n "$pid" ]; then kill -TERM "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; fi
-	rm -rf "$tmp"
-}
-trap cleanup EXIT
-fail() {
-	echo "webui.sh: FAIL: $*" >&2
-	[ -f "$tmp/serve.log" ] && tail -n 20 "$tmp/serve.log" | sed 's/^/  log: /' >&2
-	exit 1
-}
-
-go build -o "$tmp/plakar-gw" ./cmd/plakar-gw
-go run ./engine/enginetest/trickytree "$tmp/src" $((8 << 20)) 200 >/dev/null
-export PLAKAR_GW_PASSPHRASE=webui-it PLAKAR_GW_REPO=$tmp/repo PLAKAR_GW_CACHE_DIR=$tmp/cache
+name=webui.sh
 export PLAKAR_GW_ACCESS_KEY_ID=uiuser PLAKAR_GW_SECRET_ACCESS_KEY='s3cr3t p@ss&word'
-gw="$tmp/plakar-gw"
-"$gw" init >/dev/null
-# Exit 3 is a partial ingest: mode000 is unreadable unless we are root.
-rc=0
-"$gw" ingest --job tricky "$tmp/src" >/dev/null || rc=$?
-[ "$rc" = 0 ] || [ "$rc" = 3 ] || fail "ingest exited $rc"
-excl=(-x fifo)
-[ -r "$tmp/src/mode000" ] || excl+=(-x mode000)
+# shellcheck source=../lib/tricky-serve.sh
+. scripts/lib/tricky-serve.sh
+excl=(-x fifo "${unreadable[@]}")
 
-"$gw" serve --ui 127.0.0.1:0 >"$tmp/serve.log" 2>&1 &
-pid=$!
-url=""
-for _ in $(seq 100); do
-	url=$(sed -n 's|^Web UI: *\(http://127\.0\.0\.1:[0-9]*\)/.*|\1|p' "$tmp/serve.log")
-	[ -n "$url" ] && break
-	kill -0 "$pid" 2>/dev/null || fail "serve exited early"
-	sleep 0.1
-done
-[ -n "$url" ] || fail "serve did not print its URL"
-echo "-- serving $url"
+serve_until "Web UI" --ui 127.0.0.1:0
 
 jar=$tmp/cookies
 code() { curl -s -o /dev/null -w '%{http_code}' -b "$jar" -c "$jar" "$@"; }
