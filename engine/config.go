@@ -39,6 +39,7 @@ type authenticated struct {
 	ID          string        `json:"id"`
 	Chunker     ChunkerParams `json:"chunker"`
 	Compression string        `json:"compression,omitempty"` // zstd (when empty), s2 or none: how new blobs are written
+	Cipher      string        `json:"cipher,omitempty"`      // xaes-256-gcm, or xchacha20-poly1305 (when empty: repositories made before the choice)
 }
 
 type configObject struct {
@@ -84,6 +85,9 @@ func readConfig(ctx context.Context, st storage.Store) (*configObject, error) {
 	p := c.Chunker
 	if p.Algorithm != "fastcdc-v1.0.0" || p.Min < 64 || p.Min >= p.Avg || p.Avg >= p.Max || p.Max > 64<<20 {
 		return nil, fmt.Errorf("repository config: chunker parameters out of range")
+	}
+	if _, err := crypto.ParseCipher(c.Cipher); err != nil {
+		return nil, fmt.Errorf("repository config: %w", err)
 	}
 	if _, err := pack.ParseCompression(c.Compression); err != nil {
 		return nil, fmt.Errorf("repository config: %w", err)

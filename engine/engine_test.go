@@ -15,8 +15,10 @@ import (
 	"testing/fstest"
 
 	"github.com/plakar-gw/plakar-gw/engine"
+	"github.com/plakar-gw/plakar-gw/engine/enginetest"
 	"github.com/plakar-gw/plakar-gw/engine/snapshot"
 	"github.com/plakar-gw/plakar-gw/engine/storage"
+	fsstore "github.com/plakar-gw/plakar-gw/engine/storage/fs"
 	"github.com/plakar-gw/plakar-gw/engine/storage/mem"
 	"github.com/plakar-gw/plakar-gw/engine/vfs"
 	fsimporter "github.com/plakar-gw/plakar-gw/importers/fs"
@@ -258,5 +260,48 @@ func TestCompressionSettings(t *testing.T) {
 	}
 	if err := engine.InitWith(context.Background(), mem.New(), pass, engine.InitOptions{Compression: "lzma"}); err == nil {
 		t.Fatal("an unknown compression was accepted")
+	}
+}
+
+// Both ciphers round-trip, damage is caught under each, and a repository
+// remembers its cipher (the one made before XAES, without a cipher in its
+// config, is XChaCha20-Poly1305 through the same path).
+func TestCipherSettings(t *testing.T) {
+	dir := smallTree(t)
+	for _, c := range []string{"xaes-256-gcm", "xchacha20-poly1305"} {
+		t.Run(c, func(t *testing.T) {
+			root := t.TempDir()
+			st, err := fsstore.New(context.Background(), fsstore.Config{Path: root})
+			if err != nil {
+				t.Fatal(err)
+			}
+			ctx := context.Background()
+			if err := engine.InitWith(ctx, st, pass, engine.InitOptions{Cipher: c}); err != nil {
+				t.Fatal(err)
+			}
+			cfg, err := os.ReadFile(filepath.Join(root, "config", "config"))
+			if err != nil || !strings.Contains(string(cfg), `"cipher": "`+c+`"`) {
+				t.Fatalf("config does not name %s: %s %v", c, cfg, err)
+			}
+			r := openRepo(t, st)
+			s := ingest(t, r, dir)
+			r.Close()
+			r = openRepo(t, st)
+			defer r.Close()
+			got, err := fs.ReadFile(r.SnapshotFS(ctx, s), "sub/deeper/c")
+			if err != nil || string(got) != strings.Repeat("text ", 1000) {
+				t.Fatalf("read back: %v", err)
+			}
+			if rep, err := r.Check(ctx, engine.CheckOptions{ReadData: true}); err != nil || len(rep.Problems) > 0 {
+				t.Fatalf("check: %v %v", err, rep.Problems)
+			}
+			enginetest.DamageLargestPack(t, root)
+			if rep, err := r.Check(ctx, engine.CheckOptions{ReadData: true}); err != nil || len(rep.Problems) == 0 {
+				t.Fatalf("check after damage: %v, no problem found", err)
+			}
+		})
+	}
+	if err := engine.InitWith(context.Background(), mem.New(), pass, engine.InitOptions{Cipher: "rot13"}); err == nil {
+		t.Fatal("an unknown cipher was accepted")
 	}
 }

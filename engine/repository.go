@@ -79,6 +79,9 @@ type Repository struct {
 type InitOptions struct {
 	// Compression of new blobs: "zstd" (default), "s2" or "none".
 	Compression string
+	// Cipher of every object: "xaes-256-gcm" (default) or
+	// "xchacha20-poly1305" (faster only on CPUs without AES instructions).
+	Cipher string
 }
 
 // Init creates a repository in an empty store with the default options.
@@ -100,9 +103,15 @@ func InitWith(ctx context.Context, st storage.Store, passphrase []byte, o InitOp
 	if _, err := pack.ParseCompression(o.Compression); err != nil {
 		return err
 	}
+	if o.Cipher == "" {
+		o.Cipher = string(crypto.DefaultCipher)
+	}
+	if _, err := crypto.ParseCipher(o.Cipher); err != nil {
+		return err
+	}
 	id := make([]byte, 32)
 	rand.Read(id)
-	c := configObject{authenticated: authenticated{Version: FormatVersion, ID: hex.EncodeToString(id), Chunker: DefaultChunker(), Compression: o.Compression}}
+	c := configObject{authenticated: authenticated{Version: FormatVersion, ID: hex.EncodeToString(id), Chunker: DefaultChunker(), Compression: o.Compression, Cipher: o.Cipher}}
 	c.KDF = crypto.DefaultKDF()
 	wrapped, err := crypto.Wrap(crypto.NewMaster(), passphrase, c.KDF, c.ad())
 	if err != nil {
@@ -127,7 +136,8 @@ func Open(ctx context.Context, st storage.Store, o Options) (*Repository, error)
 	if err != nil {
 		return nil, err
 	}
-	key, err := crypto.FromMaster(master)
+	cipher, _ := crypto.ParseCipher(c.Cipher) // checked by readConfig
+	key, err := crypto.FromMaster(master, cipher)
 	if err != nil {
 		return nil, err
 	}

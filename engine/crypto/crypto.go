@@ -3,9 +3,10 @@
 // under a passphrase with argon2id, and authenticated encryption of every
 // object the repository stores.
 //
-// Choices: XChaCha20-Poly1305 with random 192-bit nonces, so that any number
-// of concurrent writers can seal under one key with no nonce bookkeeping;
-// keyed BLAKE3 for content ids (faster than HMAC-SHA256 here, and a MAC so
+// Choices: an AEAD with random 192-bit nonces, so that any number of
+// concurrent writers can seal under one key with no nonce bookkeeping:
+// XAES-256-GCM for new repositories, XChaCha20-Poly1305 for those made
+// before it (the config says which); keyed BLAKE3 for content ids (faster than HMAC-SHA256 here, and a MAC so
 // that ids reveal nothing without the key).
 package crypto
 
@@ -33,6 +34,31 @@ const Overhead = chacha20poly1305.NonceSizeX + chacha20poly1305.Overhead
 // decrypts in place.
 const NonceSize = chacha20poly1305.NonceSizeX
 
+// Cipher names the AEAD a repository seals its objects with. Both take a
+// 24-byte random nonce and add a 16-byte tag, so sealed objects have the
+// same layout whichever it is.
+type Cipher string
+
+const (
+	XChaCha20Poly1305 Cipher = "xchacha20-poly1305"
+	XAES256GCM        Cipher = "xaes-256-gcm"
+	// DefaultCipher is what init chooses: the fastest on CPUs with AES
+	// instructions, which every x86-64 and arm64 server has.
+	DefaultCipher = XAES256GCM
+)
+
+// ParseCipher checks a config's cipher name; empty means a repository
+// made before the choice existed, which used XChaCha20-Poly1305.
+func ParseCipher(name string) (Cipher, error) {
+	switch Cipher(name) {
+	case "", XChaCha20Poly1305:
+		return XChaCha20Poly1305, nil
+	case XAES256GCM:
+		return XAES256GCM, nil
+	}
+	return "", fmt.Errorf("crypto: unknown cipher %q (this version knows %s and %s)", name, XChaCha20Poly1305, XAES256GCM)
+}
+
 // Key holds the subkeys of one repository. It is safe for concurrent use.
 type Key struct {
 	master []byte
@@ -53,8 +79,9 @@ func NewMaster() []byte {
 	return m
 }
 
-// FromMaster derives the subkeys from a master secret.
-func FromMaster(master []byte) (*Key, error) {
+// FromMaster derives the subkeys from a master secret; objects are sealed
+// with c.
+func FromMaster(master []byte, c Cipher) (*Key, error) {
 	if len(master) != MasterSize {
 		return nil, fmt.Errorf("crypto: master secret is %d bytes, want %d", len(master), MasterSize)
 	}
@@ -63,11 +90,18 @@ func FromMaster(master []byte) (*Key, error) {
 	blake3.DeriveKey("plakar-gw v1 encryption key", master, enc[:])
 	blake3.DeriveKey("plakar-gw v1 content id key", master, k.mac[:])
 	blake3.DeriveKey("plakar-gw v1 chunker key", master, k.chunk[:])
-	aead, err := chacha20poly1305.NewX(enc[:])
+	var err error
+	switch c {
+	case XChaCha20Poly1305:
+		k.aead, err = chacha20poly1305.NewX(enc[:])
+	case XAES256GCM:
+		k.aead, err = newXAES(enc[:])
+	default:
+		err = fmt.Errorf("crypto: unknown cipher %q", c)
+	}
 	if err != nil {
 		return nil, err
 	}
-	k.aead = aead
 	return k, nil
 }
 

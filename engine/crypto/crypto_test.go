@@ -2,7 +2,9 @@ package crypto
 
 import (
 	"bytes"
+	"encoding/hex"
 	"errors"
+	"strings"
 	"testing"
 )
 
@@ -13,7 +15,7 @@ func cheapKDF() KDF {
 
 func testKey(t testing.TB) *Key {
 	t.Helper()
-	k, err := FromMaster(bytes.Repeat([]byte{7}, MasterSize))
+	k, err := FromMaster(bytes.Repeat([]byte{7}, MasterSize), DefaultCipher)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -86,7 +88,16 @@ func TestKDFParametersChecked(t *testing.T) {
 }
 
 func TestSealOpen(t *testing.T) {
-	k := testKey(t)
+	for _, c := range []Cipher{XAES256GCM, XChaCha20Poly1305} {
+		t.Run(string(c), func(t *testing.T) { testSealOpen(t, c) })
+	}
+}
+
+func testSealOpen(t *testing.T, c Cipher) {
+	k, err := FromMaster(bytes.Repeat([]byte{7}, MasterSize), c)
+	if err != nil {
+		t.Fatal(err)
+	}
 	plain := []byte("attack at dawn")
 	sealed := k.Seal([]byte("prefix"), plain, []byte("ad1"))
 	if !bytes.HasPrefix(sealed, []byte("prefix")) || len(sealed) != len("prefix")+len(plain)+Overhead {
@@ -112,9 +123,23 @@ func TestSealOpen(t *testing.T) {
 			t.Fatalf("truncated to %d: %v", n, err)
 		}
 	}
-	other, _ := FromMaster(bytes.Repeat([]byte{8}, MasterSize))
+	other, _ := FromMaster(bytes.Repeat([]byte{8}, MasterSize), c)
 	if _, err := other.Open(nil, sealed, []byte("ad1")); !errors.Is(err, ErrAuth) {
 		t.Fatalf("wrong key: %v", err)
+	}
+	// The same master under the other cipher opens nothing.
+	otherCipher := XChaCha20Poly1305
+	if c == XChaCha20Poly1305 {
+		otherCipher = XAES256GCM
+	}
+	same, _ := FromMaster(bytes.Repeat([]byte{7}, MasterSize), otherCipher)
+	if _, err := same.Open(nil, sealed, []byte("ad1")); !errors.Is(err, ErrAuth) {
+		t.Fatalf("other cipher: %v", err)
+	}
+	// In place, as pack.OpenBlobInPlace does it.
+	inPlace := bytes.Clone(sealed)
+	if got, err := k.Open(inPlace[NonceSize:NonceSize], inPlace, []byte("ad1")); err != nil || !bytes.Equal(got, plain) {
+		t.Fatalf("open in place: %q, %v", got, err)
 	}
 	empty := k.Seal(nil, nil, nil)
 	if got, err := k.Open(nil, empty, nil); err != nil || len(got) != 0 {
@@ -122,13 +147,51 @@ func TestSealOpen(t *testing.T) {
 	}
 }
 
+// TestXAESVectors checks XAES-256-GCM against the vectors of its
+// specification (c2sp.org/XAES-256-GCM).
+func TestXAESVectors(t *testing.T) {
+	for _, v := range []struct{ key, plain, ad, want string }{
+		{strings.Repeat("01", 32), "XAES-256-GCM", "", "ce546ef63c9cc60765923609b33a9a1974e96e52daf2fcf7075e2271"},
+		{strings.Repeat("03", 32), "XAES-256-GCM", "c2sp.org/XAES-256-GCM", "986ec1832593df5443a179437fd083bf3fdb41abd740a21f71eb769d"},
+	} {
+		key, _ := hex.DecodeString(v.key)
+		x, err := newXAES(key)
+		if err != nil {
+			t.Fatal(err)
+		}
+		nonce := []byte("ABCDEFGHIJKLMNOPQRSTUVWX")
+		got := x.Seal(nil, nonce, []byte(v.plain), []byte(v.ad))
+		if hex.EncodeToString(got) != v.want {
+			t.Fatalf("key %s…: sealed %x, want %s", v.key[:4], got, v.want)
+		}
+		plain, err := x.Open(nil, nonce, got, []byte(v.ad))
+		if err != nil || string(plain) != v.plain {
+			t.Fatalf("open: %q, %v", plain, err)
+		}
+	}
+}
+
+func TestParseCipher(t *testing.T) {
+	for name, want := range map[string]Cipher{"": XChaCha20Poly1305, "xchacha20-poly1305": XChaCha20Poly1305, "xaes-256-gcm": XAES256GCM} {
+		if got, err := ParseCipher(name); err != nil || got != want {
+			t.Errorf("ParseCipher(%q) = %q, %v", name, got, err)
+		}
+	}
+	if _, err := ParseCipher("rot13"); err == nil {
+		t.Error("unknown cipher accepted")
+	}
+	if _, err := FromMaster(bytes.Repeat([]byte{7}, MasterSize), "rot13"); err == nil {
+		t.Error("FromMaster accepted an unknown cipher")
+	}
+}
+
 func TestSubkeys(t *testing.T) {
-	if _, err := FromMaster(make([]byte, 31)); err == nil {
+	if _, err := FromMaster(make([]byte, 31), DefaultCipher); err == nil {
 		t.Fatal("short master accepted")
 	}
 	k := testKey(t)
 	k2 := testKey(t)
-	other, _ := FromMaster(bytes.Repeat([]byte{8}, MasterSize))
+	other, _ := FromMaster(bytes.Repeat([]byte{8}, MasterSize), DefaultCipher)
 	if k.Sum([]byte("x")) != k2.Sum([]byte("x")) {
 		t.Fatal("Sum is not deterministic")
 	}

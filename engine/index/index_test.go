@@ -14,7 +14,7 @@ import (
 
 func testKey(t testing.TB) *crypto.Key {
 	t.Helper()
-	k, err := crypto.FromMaster(bytes.Repeat([]byte{5}, crypto.MasterSize))
+	k, err := crypto.FromMaster(bytes.Repeat([]byte{5}, crypto.MasterSize), crypto.DefaultCipher)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -18,7 +18,7 @@ import (
 
 func testKey(t testing.TB) *crypto.Key {
 	t.Helper()
-	k, err := crypto.FromMaster(bytes.Repeat([]byte{9}, crypto.MasterSize))
+	k, err := crypto.FromMaster(bytes.Repeat([]byte{9}, crypto.MasterSize), crypto.DefaultCipher)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -70,7 +70,7 @@ func TestNewSealOpen(t *testing.T) {
 	if other, _ := New(k, h); other.ID == s.ID {
 		t.Fatal("different headers, same id")
 	}
-	otherKey, _ := crypto.FromMaster(bytes.Repeat([]byte{1}, crypto.MasterSize))
+	otherKey, _ := crypto.FromMaster(bytes.Repeat([]byte{1}, crypto.MasterSize), crypto.DefaultCipher)
 	if other, _ := New(otherKey, sampleHeader()); other.ID == s.ID {
 		t.Fatal("the id does not depend on the key")
 	}
