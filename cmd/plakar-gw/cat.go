@@ -25,6 +25,7 @@ part and the command exits with code 1.`,
   plakar-gw cat web-latest:srv/www/index.html > index.html`,
 		Args: checkArgs(cobra.ExactArgs(1)),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			readerGC(readMemoryLimit)
 			return a.withRef(cmd.Context(), args[0], a.cat)
 		},
 	}

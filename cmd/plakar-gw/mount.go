@@ -2,17 +2,11 @@ package main
 
 import (
 	"fmt"
-	"os"
-	"runtime/debug"
 
 	"github.com/spf13/cobra"
 
 	"github.com/plakar-gw/plakar-gw/gateway"
 )
-
-// mountMemoryLimit is the mount process's soft Go memory limit, unless
-// GOMEMLIMIT sets one.
-const mountMemoryLimit = 150 << 20
 
 func newMountCmd(a *app) *cobra.Command {
 	var o gateway.MountOptions
@@ -42,13 +36,7 @@ mount with: fusermount3 -u DIR`,
 			if err != nil {
 				return err
 			}
-			if os.Getenv("GOMEMLIMIT") == "" {
-				// The mount's live heap is a few tens of MB, but it turns
-				// over a chunk buffer per read: a soft limit keeps a GC
-				// starved of CPU on a busy machine from letting garbage
-				// pile up (measured: peak RSS 199 -> 188 MB under load 15).
-				debug.SetMemoryLimit(mountMemoryLimit)
-			}
+			readerGC(readMemoryLimit)
 			o.Ready = func(dir string) {
 				fmt.Fprintf(a.stdout, "mounted at %s (Ctrl-C to unmount)\n", dir)
 			}

@@ -47,6 +47,7 @@ check is not left behind.`,
 }
 
 func (a *app) restore(cmd *cobra.Command, arg string, f restoreFlags) error {
+	readerGC(readMemoryLimit)
 	if f.to == "" {
 		return usageError(errors.New("restore needs --to DIR"))
 	}

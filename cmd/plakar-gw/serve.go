@@ -47,6 +47,7 @@ served.`,
   plakar-gw serve --config /etc/plakar-gw/config.yaml`,
 		Args: checkArgs(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			readerGC(serveMemoryLimit)
 			c, err := a.config()
 			if err != nil {
 				return err
