@@ -54,6 +54,9 @@ type Options struct {
 type CacheStats struct {
 	NodeHits, NodeMisses   uint64 // tree nodes (memory, then disk cache)
 	ChunkHits, ChunkMisses uint64 // file chunks (memory)
+	// ChunkReadAhead counts chunk reads served by a sequential reader's
+	// read-ahead window, loaded before they were asked for.
+	ChunkReadAhead uint64
 }
 
 // Repository is an open repository. It is safe for concurrent use.
@@ -66,7 +69,7 @@ type Repository struct {
 	chunks      *lru.Cache[blob.ID, []byte] // nil when disabled
 	readAhead   int
 	raBudget    budget
-	stats       struct{ nodeHits, nodeMisses, chunkHits, chunkMisses atomic.Uint64 }
+	stats       struct{ nodeHits, nodeMisses, chunkHits, chunkMisses, chunkReadAhead atomic.Uint64 }
 	compression pack.Compression
 	policyMu    sync.RWMutex
 	policy      Policy
@@ -328,7 +331,8 @@ func (r *Repository) loadChunks(ctx context.Context, ids []blob.ID) (out [][]byt
 // CacheStats returns the cache counters.
 func (r *Repository) CacheStats() CacheStats {
 	return CacheStats{NodeHits: r.stats.nodeHits.Load(), NodeMisses: r.stats.nodeMisses.Load(),
-		ChunkHits: r.stats.chunkHits.Load(), ChunkMisses: r.stats.chunkMisses.Load()}
+		ChunkHits: r.stats.chunkHits.Load(), ChunkMisses: r.stats.chunkMisses.Load(),
+		ChunkReadAhead: r.stats.chunkReadAhead.Load()}
 }
 
 // loadNode reads a tree node through the memory and disk caches. The disk

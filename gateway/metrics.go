@@ -74,9 +74,10 @@ func (m *Metrics) WatchCache(stats func() engine.CacheStats) {
 		{"tree", "miss", func(s engine.CacheStats) uint64 { return s.NodeMisses }},
 		{"chunk", "hit", func(s engine.CacheStats) uint64 { return s.ChunkHits }},
 		{"chunk", "miss", func(s engine.CacheStats) uint64 { return s.ChunkMisses }},
+		{"readahead", "hit", func(s engine.CacheStats) uint64 { return s.ChunkReadAhead }},
 	} {
 		m.reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "plakar_gw_cache_lookups_total",
-			Help:        "Lookups in the repository's caches, by cache (tree nodes, file chunks) and result.",
+			Help:        "Lookups in the repository's caches, by cache (tree nodes, file chunks, chunks a sequential reader found loaded ahead) and result.",
 			ConstLabels: prometheus.Labels{"cache": c.cache, "result": c.result}},
 			func() float64 { return float64(c.get(stats())) }))
 	}
