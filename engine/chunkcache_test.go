@@ -158,3 +158,40 @@ func TestReadAheadToleratesReordering(t *testing.T) {
 		}
 	}
 }
+
+// TestWalkPastSubtree: the S3 listing's seek past a common prefix
+// ("dir/\xff") reads nothing of that directory's subtree.
+func TestWalkPastSubtree(t *testing.T) {
+	r, _ := enginetest.NewRepo(t)
+	src := t.TempDir()
+	for _, p := range []string{"a/x/1", "a/y/2", "b/3"} {
+		if err := enginetest.WriteFile(filepath.Join(src, p), []byte(p)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	s := enginetest.Ingest(t, r, src, engine.IngestOptions{})
+	fsys := r.SnapshotFS(context.Background(), s)
+	lookups := func(after string) (first string, n uint64) {
+		before := r.CacheStats()
+		for e, err := range fsys.Walk(context.Background(), after) {
+			if err != nil {
+				t.Fatal(err)
+			}
+			first = e.Key
+			break
+		}
+		st := r.CacheStats()
+		return first, st.NodeHits + st.NodeMisses - before.NodeHits - before.NodeMisses
+	}
+	first, past := lookups("a/\xff")
+	if first != "b/" {
+		t.Fatalf("Walk(a/\\xff) starts at %q, want b/", first)
+	}
+	first, inside := lookups("a/y/\xff")
+	if first != "b/" {
+		t.Fatalf("Walk(a/y/\\xff) starts at %q, want b/", first)
+	}
+	if _, into := lookups("a/x/zz"); past >= into || inside >= into {
+		t.Errorf("tree node lookups: %d past a/, %d past a/y/, %d into a/x/", past, inside, into)
+	}
+}

@@ -29,15 +29,20 @@ func (f *snapFS) walkDir(ctx context.Context, dir blob.ID, prefix, rel string, y
 	seek := rel
 	if i := strings.IndexByte(rel, '/'); i >= 0 {
 		// after points inside child directory rel[:i]: finish that one first.
+		// A rest starting with 0xFF, a byte no UTF-8 name starts with, is
+		// past the whole subtree: the S3 listing's seek past a common
+		// prefix ("dir/\xff") then reads nothing of that directory.
 		dirKey := rel[:i+1]
-		e, err := tree.Lookup(ctx, f.r.loadNode, dir, rel[:i])
-		if err != nil && err != tree.ErrNotFound {
-			yield(vfs.Entry{}, err)
-			return false
-		}
-		if err == nil && e.Mode.IsDir() {
-			if !f.walkDir(ctx, e.Subtree, prefix+dirKey, rel[i+1:], yield) {
+		if rest := rel[i+1:]; rest == "" || rest[0] != 0xff {
+			e, err := tree.Lookup(ctx, f.r.loadNode, dir, rel[:i])
+			if err != nil && err != tree.ErrNotFound {
+				yield(vfs.Entry{}, err)
 				return false
+			}
+			if err == nil && e.Mode.IsDir() {
+				if !f.walkDir(ctx, e.Subtree, prefix+dirKey, rest, yield) {
+					return false
+				}
 			}
 		}
 		seek = dirKey
@@ -64,6 +69,9 @@ func walkEntry(prefix string, e *tree.Entry) vfs.Entry {
 	out := vfs.Entry{Key: prefix + e.Key(), Mode: e.Mode, Size: e.Size, ModTime: e.Time(), Target: e.Target, UID: e.UID, GID: e.GID}
 	if e.Mode.IsRegular() {
 		out.ETag = hex.EncodeToString(e.Content[:])
+	}
+	if e.Mode.IsDir() {
+		out.Files = e.Summary.Subtree.Files
 	}
 	return out
 }

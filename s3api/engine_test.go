@@ -84,6 +84,14 @@ func TestEngineTrickyTree(t *testing.T) {
 	if _, err := enginetest.TrickyTree(src, enginetest.Tricky{BigSize: big, Many: 250}); err != nil {
 		t.Fatal(err)
 	}
+	// A folder holding nothing S3 can show (its summary counts no file):
+	// a delimiter listing must not show it as a common prefix either.
+	if err := os.MkdirAll(filepath.Join(src, "only-dangling", "deeper"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink("/nonexistent/target", filepath.Join(src, "only-dangling", "deeper", "link")); err != nil {
+		t.Fatal(err)
+	}
 	enginetest.Ingest(t, repo, src, engine.IngestOptions{Job: "tricky"})
 	f := newFixture(t, repo, Options{})
 	c := f.s3()
@@ -105,7 +113,7 @@ func TestEngineTrickyTree(t *testing.T) {
 	for _, tc := range []struct {
 		prefix, delim string
 		max           int32
-	}{{"", "", 7}, {"", "/", 3}, {"nested/", "/", 2}, {"nested/a/", "/", 1}, {"nested/a/b/", "/", 2}, {"many/", "/", 100}, {"empty-dir-2/", "/", 1}} {
+	}{{"", "", 7}, {"", "/", 3}, {"nested/", "/", 2}, {"nested/a/", "/", 1}, {"nested/a/b/", "/", 2}, {"many/", "/", 100}, {"empty-dir-2/", "/", 1}, {"only-dangling/", "/", 5}} {
 		wantC, wantP := model(keys, tc.prefix, tc.delim)
 		gotC, gotP, _ := listAll(t, c, "tricky-latest", tc.prefix, tc.delim, tc.max)
 		if !slices.Equal(gotC, wantC) || !slices.Equal(gotP, wantP) {

@@ -172,6 +172,17 @@ func (l *lister) walk(after string) (next string, more bool, err error) {
 		var o object
 		switch {
 		case e.Mode.IsDir():
+			if d := l.q.delimiter; d != "" && e.Files > 0 && strings.Contains(e.Key[len(l.q.prefix):], d) {
+				// Every key below rolls up into the common prefix this
+				// directory's key already shows, and a regular file below
+				// makes it visible: no need to walk down to that file (a
+				// seek that reads a tree node per directory).
+				seek, ok := l.result(l.object(e.Key, 0, e.ModTime, ""))
+				if !ok || seek != "" {
+					return seek, ok, nil
+				}
+				continue
+			}
 			e := e
 			l.pending = &e
 			continue

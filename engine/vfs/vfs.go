@@ -75,7 +75,9 @@ type FS interface {
 	// after, in S3 key order: keys are paths without a leading slash, a
 	// directory's key ends in "/" and comes right before its contents, and
 	// keys compare as byte strings. Seeking to after costs a few node reads,
-	// not a scan from the start. The root itself is not yielded.
+	// not a scan from the start. The root itself is not yielded. A bound
+	// "dir/\xff…" is past all of dir's subtree (no UTF-8 name starts with
+	// byte 0xFF; a name that does, not being UTF-8, is skipped by it).
 	Walk(ctx context.Context, after string) iter.Seq2[Entry, error]
 }
 
@@ -97,6 +99,11 @@ type Entry struct {
 	ETag    string // hex content id of a regular file; empty otherwise
 	UID     uint32
 	GID     uint32
+	// Files counts the regular files anywhere under a directory (its
+	// subtree summary), so that a listing knows a directory holds
+	// something without walking into it; 0 for other entries, and a
+	// Catalog that cannot tell may leave it 0.
+	Files uint64
 }
 
 // IsDir reports whether the entry is a directory.

@@ -370,6 +370,18 @@ func (f *FS) Walk(ctx context.Context, after string) iter.Seq2[vfs.Entry, error]
 			return
 		}
 		sort.Slice(entries, func(i, j int) bool { return entries[i].Key < entries[j].Key })
+		for k := range entries {
+			if entries[k].Mode.IsDir() {
+				for _, x := range entries[k+1:] {
+					if !strings.HasPrefix(x.Key, entries[k].Key) {
+						break
+					}
+					if x.Mode.IsRegular() {
+						entries[k].Files++
+					}
+				}
+			}
+		}
 		i := sort.Search(len(entries), func(i int) bool { return entries[i].Key > after })
 		for _, e := range entries[i:] {
 			if err := ctx.Err(); err != nil {
