@@ -4,8 +4,9 @@ import (
 	"bytes"
 	"context"
 	"io"
-	"io/fs"
+	"math/rand/v2"
 	"path/filepath"
+	"sync"
 	"sync/atomic"
 	"testing"
 
@@ -15,7 +16,8 @@ import (
 	fsstore "github.com/plakar-gw/plakar-gw/engine/storage/fs"
 )
 
-// TestChunkCache: a file read twice is decrypted once; the counters say so.
+// TestChunkCache: a file read twice at random places is decrypted once;
+// the counters say so.
 func TestChunkCache(t *testing.T) {
 	r, _ := enginetest.NewRepo(t)
 	src := t.TempDir()
@@ -27,19 +29,75 @@ func TestChunkCache(t *testing.T) {
 	fsys := r.SnapshotFS(context.Background(), s)
 	before := r.CacheStats()
 	for range 2 {
-		b, err := fs.ReadFile(fsys, "f")
-		if err != nil || !bytes.Equal(b, data) {
-			t.Fatalf("read: %d bytes, %v", len(b), err)
+		f, err := fsys.Open("f")
+		if err != nil {
+			t.Fatal(err)
 		}
+		// Backwards, 64 KiB a read: never sequential, so no read-ahead.
+		buf := make([]byte, 64<<10)
+		for off := len(data) - len(buf); off >= 0; off -= len(buf) {
+			if _, err := f.(io.ReaderAt).ReadAt(buf, int64(off)); err != nil || !bytes.Equal(buf, data[off:off+len(buf)]) {
+				t.Fatalf("read at %d: %v", off, err)
+			}
+		}
+		f.Close()
 	}
 	st := r.CacheStats()
 	misses, hits := st.ChunkMisses-before.ChunkMisses, st.ChunkHits-before.ChunkHits
-	if misses == 0 || hits < misses {
-		t.Errorf("chunk cache: %d misses, %d hits for two reads", misses, hits)
+	if misses == 0 || hits < misses || st.ChunkReadAhead != before.ChunkReadAhead {
+		t.Errorf("chunk cache: %d misses, %d hits, %d read ahead for two reads", misses, hits, st.ChunkReadAhead-before.ChunkReadAhead)
 	}
 	if st.NodeHits+st.NodeMisses == 0 {
 		t.Error("tree node lookups not counted")
 	}
+}
+
+// TestPooledReadsSurviveRelease: readers of one file at once, in order
+// and at random, with their buffers recycled between them, read the right
+// bytes (run under PLAKAR_GW_TEST_POISON_BUFFERS=1, a buffer used after
+// its release reads as 0xdb).
+func TestPooledReadsSurviveRelease(t *testing.T) {
+	r, _ := enginetest.NewRepo(t)
+	src := t.TempDir()
+	data := enginetest.RandData(14, 12<<20)
+	if err := enginetest.WriteFile(filepath.Join(src, "f"), data); err != nil {
+		t.Fatal(err)
+	}
+	s := enginetest.Ingest(t, r, src, engine.IngestOptions{})
+	fsys := r.SnapshotFS(context.Background(), s)
+	shared, err := fsys.Open("f")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer shared.Close()
+	var wg sync.WaitGroup
+	for g := range 8 {
+		wg.Go(func() {
+			f := shared
+			if g%2 == 0 { // half on their own handle
+				own, err := fsys.Open("f")
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				defer own.Close()
+				f = own
+			}
+			buf := make([]byte, 100<<10)
+			rng := rand.New(rand.NewPCG(uint64(g), 1))
+			for k := 0; k < 200; k++ {
+				off := (k * len(buf)) % (len(data) - len(buf))
+				if g%4 >= 2 {
+					off = rng.IntN(len(data) - len(buf))
+				}
+				if _, err := f.(io.ReaderAt).ReadAt(buf, int64(off)); err != nil || !bytes.Equal(buf, data[off:off+len(buf)]) {
+					t.Errorf("reader %d: read at %d: %v", g, off, err)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
 }
 
 // countingStore counts the pack reads.

@@ -52,6 +52,9 @@ type file struct {
 	pos    int64
 	last   int // index of the cached chunk, -1 for none
 	cached []byte
+	// cachedBuf and prevBuf hold the pooled buffers of cached and
+	// prevData (nil when not pooled), one reference each.
+	cachedBuf, prevBuf *runBuf
 	hi     int // the furthest chunk a sequential reader has asked for
 	// The chunk cached before: reads that arrive slightly out of order
 	// (FUSE) come back to it.
@@ -95,9 +98,13 @@ func (f *file) Close() error {
 	for _, p := range pre {
 		f.release(p)
 	}
+	f.cachedBuf.release()
+	f.prevBuf.release()
+	f.cached, f.prevData, f.cachedBuf, f.prevBuf, f.last, f.prev = nil, nil, nil, nil, -1, -1
 	f.mu.Unlock()
 	for _, p := range pre {
 		<-p.done
+		p.buf.release()
 	}
 	return nil
 }
@@ -143,11 +150,12 @@ func (f *file) ReadAt(p []byte, off int64) (int, error) {
 	n := 0
 	for n < len(p) && off < f.e.Size {
 		i := sort.Search(len(f.starts), func(i int) bool { return f.starts[i] > off }) - 1
-		data, err := f.chunk(i)
+		data, buf, err := f.chunk(i)
 		if err != nil {
 			return n, &fs.PathError{Op: "read", Path: f.name, Err: err}
 		}
 		c := copy(p[n:], data[off-f.starts[i]:])
+		buf.release()
 		n += c
 		off += int64(c)
 	}
@@ -157,17 +165,21 @@ func (f *file) ReadAt(p []byte, off int64) (int, error) {
 	return n, nil
 }
 
-func (f *file) chunk(i int) ([]byte, error) {
+// chunk returns chunk i and the pooled buffer holding it (or nil), with a
+// reference for the caller to release once done with the bytes.
+func (f *file) chunk(i int) ([]byte, *runBuf, error) {
 	f.mu.Lock()
-	if f.last == i {
-		data := f.cached
+	if f.last == i && f.cached != nil {
+		data, buf := f.cached, f.cachedBuf
+		buf.acquire()
 		f.mu.Unlock()
-		return data, nil
+		return data, buf, nil
 	}
-	if f.prev == i && f.prev >= 0 {
-		data := f.prevData
+	if f.prev == i && f.prev >= 0 && f.prevData != nil {
+		data, buf := f.prevData, f.prevBuf
+		buf.acquire()
 		f.mu.Unlock()
-		return data, nil
+		return data, buf, nil
 	}
 	// A reader is sequential when it asks for the chunk after the last one
 	// or for one near it: the kernel's readahead sends a FUSE mount several
@@ -195,29 +207,35 @@ func (f *file) chunk(i int) ([]byte, error) {
 		case near && f.starts[p.index] >= f.starts[i]-reorderSlack:
 			keep = append(keep, p)
 		default:
-			f.release(p)
+			f.drop(p)
 		}
 	}
 	clear(f.pre[len(keep):])
 	f.pre = keep
 	f.mu.Unlock()
 	var data []byte
+	var buf *runBuf // the window entry's reference moves to the cached slot
 	var err error
 	if pre != nil {
 		<-pre.done
-		data, err = pre.data, pre.err
+		data, buf, err = pre.data, pre.buf, pre.err
 		f.fsys.r.stats.chunkReadAhead.Add(1)
 	} else {
 		data, err = f.load(i)
 	}
 	if err != nil {
-		return nil, err
+		buf.release()
+		return nil, nil, err
 	}
 	f.mu.Lock()
 	if i != f.last {
-		f.prev, f.prevData = f.last, f.cached
+		f.prevBuf.release()
+		f.prev, f.prevData, f.prevBuf = f.last, f.cached, f.cachedBuf
+	} else {
+		f.cachedBuf.release()
 	}
-	f.last, f.cached = i, data
+	f.last, f.cached, f.cachedBuf = i, data, buf
+	buf.acquire() // the caller's
 	if f.run > 0 || i == 0 {
 		want := min(f.run+1, f.fsys.r.readAhead)
 		// The window is what lies beyond the furthest read; entries
@@ -253,7 +271,7 @@ func (f *file) chunk(i int) ([]byte, error) {
 		}
 	}
 	f.mu.Unlock()
-	return data, nil
+	return data, buf, nil
 }
 
 // prefetched is a chunk being loaded ahead of a sequential reader, so that
@@ -264,6 +282,7 @@ type prefetched struct {
 	free  bool // not charged to the read-ahead budget
 	done  chan struct{}
 	data  []byte
+	buf   *runBuf // holds data, one reference (nil when not pooled)
 	err   error
 }
 
@@ -273,6 +292,18 @@ func (f *file) release(p *prefetched) {
 	if !p.free {
 		f.fsys.r.raBudget.give(p.size)
 		p.free = true
+	}
+}
+
+// drop takes an entry out of the window: its share of the budget comes
+// back now, its buffer once its load is over.
+func (f *file) drop(p *prefetched) {
+	f.release(p)
+	select {
+	case <-p.done:
+		p.buf.release()
+	default:
+		go func() { <-p.done; p.buf.release() }()
 	}
 }
 
@@ -286,11 +317,12 @@ func (f *file) prefetchRun(i, n int) []*prefetched {
 		ids[k] = f.e.Chunks[i+k].ID
 	}
 	go func() {
-		datas, errs := f.fsys.r.loadChunks(f.fsys.ctx, ids)
+		datas, errs, bufs := f.fsys.r.loadChunksInto(f.fsys.ctx, ids, true)
 		for k, p := range ps {
-			p.data, p.err = datas[k], errs[k]
+			p.data, p.buf, p.err = datas[k], bufs[k], errs[k]
 			if p.err == nil && len(p.data) != int(f.e.Chunks[i+k].Size) {
-				p.data, p.err = nil, errors.Join(vfs.ErrCorrupt, errors.New("chunk size does not match the tree"))
+				p.buf.release()
+				p.data, p.buf, p.err = nil, nil, errors.Join(vfs.ErrCorrupt, errors.New("chunk size does not match the tree"))
 			}
 			close(p.done)
 		}

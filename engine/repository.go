@@ -38,9 +38,11 @@ type Options struct {
 	// folder named after its id below it. Empty means the user's cache dir.
 	CacheDir string
 	// ChunkCache is how many decrypted chunks are kept in memory for
-	// readers (at most 2 MiB each): clients reading the same hot files,
-	// or the same file twice, then cost no store read and no decryption.
-	// 0 means 16; negative disables it.
+	// readers (at most 2 MiB each): clients reading the same hot small
+	// files, or the same parts of a file at random, then cost no store
+	// read and no decryption. Chunks a sequential reader loads ahead do
+	// not go through it (they live in recycled buffers of the reader's
+	// own). 0 means 16; negative disables it.
 	ChunkCache int
 	// ReadAhead is how many chunks a sequential reader loads ahead; 0
 	// means 2, which keeps two cores decrypting for a reader of a local
@@ -212,6 +214,11 @@ func (r *Repository) lookup(ctx context.Context, id blob.ID) (blob.Handle, error
 
 // readSealed fetches the sealed bytes of a blob.
 func (r *Repository) readSealed(ctx context.Context, h blob.Handle) ([]byte, error) {
+	return r.readSealedInto(ctx, h, nil)
+}
+
+// readSealedInto is readSealed into rb's memory when rb is not nil.
+func (r *Repository) readSealedInto(ctx context.Context, h blob.Handle, rb *runBuf) ([]byte, error) {
 	rc, err := r.store.Get(ctx, storage.KindPack, h.Pack.String(), int64(h.Offset), int64(h.Length))
 	if err != nil {
 		if errors.Is(err, storage.ErrNotExist) {
@@ -220,7 +227,12 @@ func (r *Repository) readSealed(ctx context.Context, h blob.Handle) ([]byte, err
 		return nil, err
 	}
 	defer rc.Close()
-	buf := make([]byte, h.Length)
+	var buf []byte
+	if rb != nil {
+		buf = rb.b[:h.Length]
+	} else {
+		buf = make([]byte, h.Length)
+	}
 	if _, err := io.ReadFull(rc, buf); err != nil {
 		if errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) {
 			return nil, fmt.Errorf("pack %s is truncated at blob %s: %w", h.Pack, h.ID, vfs.ErrCorrupt)
@@ -267,7 +279,19 @@ func (r *Repository) loadChunk(ctx context.Context, id blob.ID) ([]byte, error) 
 // storage), up to maxCoalesce bytes. Each result is verified on its own;
 // errs[i] says what failed for ids[i].
 func (r *Repository) loadChunks(ctx context.Context, ids []blob.ID) (out [][]byte, errs []error) {
+	out, errs, _ = r.loadChunksInto(ctx, ids, false)
+	return out, errs
+}
+
+// loadChunksInto is loadChunks; with pooled, the chunks read from the
+// store are not added to the chunk cache but returned in pooled buffers:
+// bufs[i] holds out[i] with one reference the caller must release (nil for
+// a chunk found in the cache or not loaded).
+func (r *Repository) loadChunksInto(ctx context.Context, ids []blob.ID, pooled bool) (out [][]byte, errs []error, bufs []*runBuf) {
 	out, errs = make([][]byte, len(ids)), make([]error, len(ids))
+	if pooled {
+		bufs = make([]*runBuf, len(ids))
+	}
 	hs := make([]blob.Handle, len(ids))
 	for i, id := range ids {
 		if r.chunks != nil {
@@ -294,7 +318,11 @@ func (r *Repository) loadChunks(ctx context.Context, ids []blob.ID) (out [][]byt
 			j++
 		}
 		run := blob.Handle{Pack: hs[i].Pack, Offset: hs[i].Offset, Length: uint32(end - int64(hs[i].Offset)), ID: hs[i].ID}
-		sealed, err := r.readSealed(ctx, run)
+		var rb *runBuf
+		if pooled {
+			rb = newRunBuf(int(run.Length))
+		}
+		sealed, err := r.readSealedInto(ctx, run, rb)
 		// One read, then each blob opened on its own goroutine: the
 		// decryption and hashing of a run use every core.
 		open := func(k int) {
@@ -305,7 +333,10 @@ func (r *Repository) loadChunks(ctx context.Context, ids []blob.ID) (out [][]byt
 				return
 			}
 			out[k] = plain
-			if r.chunks != nil {
+			switch {
+			case rb != nil:
+				bufs[k] = rb
+			case r.chunks != nil:
 				r.chunks.Add(ids[k], plain)
 			}
 		}
@@ -323,9 +354,20 @@ func (r *Repository) loadChunks(ctx context.Context, ids []blob.ID) (out [][]byt
 			}
 			wg.Wait()
 		}
+		if rb != nil {
+			for k := i; k < j; k++ {
+				if bufs[k] != nil {
+					rb.acquire()
+				}
+			}
+			if rb.refs.Load() == 0 {
+				rb.refs.Store(1)
+				rb.release() // nothing of it is used
+			}
+		}
 		i = j
 	}
-	return out, errs
+	return out, errs, bufs
 }
 
 // CacheStats returns the cache counters.

@@ -18,6 +18,10 @@ if [ -n "$unformatted" ]; then
 	echo "not gofmt-clean:"; echo "$unformatted"; exit 1
 fi
 
+# Released read buffers are overwritten with 0xdb, so that a chunk used
+# after its release fails the content checks instead of passing by luck.
+export PLAKAR_GW_TEST_POISON_BUFFERS=1
+
 echo "== go test -race (short mode: big files shrunk)"
 go test -race -short -count=1 -timeout 20m ./...
 
