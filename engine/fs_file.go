@@ -55,7 +55,7 @@ type file struct {
 	// cachedBuf and prevBuf hold the pooled buffers of cached and
 	// prevData (nil when not pooled), one reference each.
 	cachedBuf, prevBuf *runBuf
-	hi     int // the furthest chunk a sequential reader has asked for
+	hi                 int // the furthest chunk a sequential reader has asked for
 	// The chunk cached before: reads that arrive slightly out of order
 	// (FUSE) come back to it.
 	prev     int
