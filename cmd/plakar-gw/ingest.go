@@ -122,10 +122,21 @@ $PLAKAR_GW_SIGNING_PASSPHRASE).`,
 // MiB on 2 GiB of mixed files, for 3-9% more wall time.
 const ingestMemoryLimit = 80 << 20
 
+// ingestS3MemoryLimit replaces it for a repository on object storage,
+// where each pack being written or uploaded holds a part buffer (up to 4 of
+// 20 MiB). Under the folder's limit the collector ran nearly nonstop:
+// measured, 2 GiB mixed into versitygw on loopback, 20.6 s at 80 MiB and
+// 8 MiB parts, 11.2 s at 160 MiB and 20 MiB parts (185 MB peak RSS).
+const ingestS3MemoryLimit = 160 << 20
+
 func (a *app) ingest(cmd *cobra.Command, src string, f ingestFlags) error {
 	ctx := cmd.Context()
 	if os.Getenv("GOMEMLIMIT") == "" {
-		debug.SetMemoryLimit(ingestMemoryLimit)
+		limit := int64(ingestMemoryLimit)
+		if c, err := a.config(); err == nil && strings.HasPrefix(c.Repository.Path, "s3://") {
+			limit = ingestS3MemoryLimit
+		}
+		debug.SetMemoryLimit(limit)
 	}
 	key, err := a.signKey(f.signKey)
 	if err != nil {

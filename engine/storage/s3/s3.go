@@ -51,7 +51,8 @@ type Config struct {
 	AccessKeyID     string
 	SecretAccessKey string
 	Profile         string
-	// PartSize is the multipart upload part size; default 8 MiB. Objects
+	// PartSize is the multipart upload part size; default 20 MiB, so that
+	// a pack (16 MiB, plus its last blob and footer) is one PUT. Objects
 	// smaller than one part are one PUT.
 	PartSize int64
 	// HTTPClient replaces the SDK's (tests inject faults with it).
@@ -127,7 +128,11 @@ func New(ctx context.Context, cfg Config) (*Store, error) {
 	})
 	s := &Store{c: c, bucket: cfg.Bucket, partSize: cfg.PartSize}
 	if s.partSize <= 0 {
-		s.partSize = 8 << 20
+		// One PUT per pack: while a part uploads, the pack being filled
+		// cannot take more blobs, so two parts a pack held the sealers up
+		// twice (2 GiB into versitygw on loopback: 14.5 s with 8 MiB
+		// parts, 11.2 s with 20 MiB).
+		s.partSize = 20 << 20
 	}
 	if cfg.Prefix != "" {
 		s.prefix = strings.Trim(cfg.Prefix, "/") + "/"
