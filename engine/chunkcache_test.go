@@ -14,6 +14,7 @@ import (
 	"github.com/plakar-gw/plakar-gw/engine/enginetest"
 	"github.com/plakar-gw/plakar-gw/engine/storage"
 	fsstore "github.com/plakar-gw/plakar-gw/engine/storage/fs"
+	"github.com/plakar-gw/plakar-gw/engine/vfs"
 )
 
 // TestChunkCache: a file read twice at random places is decrypted once;
@@ -251,5 +252,34 @@ func TestWalkPastSubtree(t *testing.T) {
 	}
 	if _, into := lookups("a/x/zz"); past >= into || inside >= into {
 		t.Errorf("tree node lookups: %d past a/, %d past a/y/, %d into a/x/", past, inside, into)
+	}
+}
+
+// TestWriteRangeTo: ranges written from the file's own buffers match the
+// data, a range past the end is a short write with io.ErrUnexpectedEOF.
+func TestWriteRangeTo(t *testing.T) {
+	r, _ := enginetest.NewRepo(t)
+	src := t.TempDir()
+	data := enginetest.RandData(15, 5<<20+12345)
+	if err := enginetest.WriteFile(filepath.Join(src, "f"), data); err != nil {
+		t.Fatal(err)
+	}
+	s := enginetest.Ingest(t, r, src, engine.IngestOptions{})
+	f, err := r.SnapshotFS(context.Background(), s).Open("f")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	rw := f.(vfs.RangeWriter)
+	for _, c := range []struct{ off, n int64 }{{0, int64(len(data))}, {1, 1}, {3 << 20, 1 << 20}, {int64(len(data)) - 7, 7}, {100, 0}} {
+		var b bytes.Buffer
+		n, err := rw.WriteRangeTo(&b, c.off, c.n)
+		if err != nil || n != c.n || !bytes.Equal(b.Bytes(), data[c.off:c.off+c.n]) {
+			t.Errorf("range %d+%d: %d bytes, %v", c.off, c.n, n, err)
+		}
+	}
+	var b bytes.Buffer
+	if n, err := rw.WriteRangeTo(&b, int64(len(data))-10, 20); err != io.ErrUnexpectedEOF || n != 10 || !bytes.Equal(b.Bytes(), data[len(data)-10:]) {
+		t.Errorf("range past the end: %d bytes, %v", n, err)
 	}
 }

@@ -11,6 +11,7 @@ import (
 	"sort"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
@@ -194,4 +195,32 @@ func treeHash(t *testing.T, root string) string {
 		t.Fatal(err)
 	}
 	return string(h.Sum(nil))
+}
+
+// TestEngineCorruptAborts: a damaged pack under a real repository, read
+// through the streaming path (the engine file writes its chunks to the
+// connection itself): the client gets an error status or a broken body,
+// and every byte it got is right.
+func TestEngineCorruptAborts(t *testing.T) {
+	noLeaks(t)
+	repo, root := enginetest.NewRepo(t)
+	src := t.TempDir()
+	data := enginetest.RandData(21, 6<<20)
+	if err := enginetest.WriteFile(filepath.Join(src, "big.bin"), data); err != nil {
+		t.Fatal(err)
+	}
+	enginetest.Ingest(t, repo, src, engine.IngestOptions{Job: "c"})
+	enginetest.DamageLargestPack(t, root)
+	f := newFixture(t, repo, Options{})
+	r := f.signed(t, "GET", "/c-latest/big.bin", nil, time.Time{})
+	got, err := io.ReadAll(r.Body)
+	r.Body.Close()
+	switch {
+	case r.StatusCode == 200 && err == nil && int64(len(got)) == r.ContentLength:
+		t.Fatalf("a damaged file downloaded as a success (%d bytes)", len(got))
+	case r.StatusCode != 200 && r.StatusCode != 500:
+		t.Fatalf("status %d", r.StatusCode)
+	case r.StatusCode == 200 && !bytes.Equal(got, data[:len(got)]):
+		t.Fatal("the bytes sent before the failure are wrong")
+	}
 }

@@ -349,11 +349,15 @@ func (h *handler) send(w http.ResponseWriter, r *http.Request, t target, f vfs.F
 	if rest == 0 {
 		return
 	}
-	src := io.NewSectionReader(f, rng.start+int64(len(first)), rest)
-	if _, err := io.CopyBuffer(writerOnly{w}, src, buf); err != nil {
-		if !isWriteError(err) {
-			panic(http.ErrAbortHandler)
-		}
+	if rw, ok := f.(vfs.RangeWriter); ok {
+		_, err = rw.WriteRangeTo(writerOnly{w}, rng.start+int64(len(first)), rest)
+	} else {
+		_, err = io.CopyBuffer(writerOnly{w}, io.NewSectionReader(f, rng.start+int64(len(first)), rest), buf)
+	}
+	if err != nil && !isWriteError(err) {
+		// A failed read mid-body: cut the connection, so that the client
+		// sees a short body, never a complete-looking wrong one.
+		panic(http.ErrAbortHandler)
 	}
 }
 

@@ -89,6 +89,15 @@ type File interface {
 	io.Seeker
 }
 
+// RangeWriter is an optional File method for streaming: it writes the n
+// bytes at off to w from the file's own buffers, sparing the copy a Read
+// makes into the caller's. w must not keep the slices it is given (as
+// io.Writer says). A short range (the file ends first) is
+// io.ErrUnexpectedEOF; a failed read stops before any wrong byte.
+type RangeWriter interface {
+	WriteRangeTo(w io.Writer, off, n int64) (int64, error)
+}
+
 // Entry is one item of a Walk.
 type Entry struct {
 	Key     string // S3 key: path without leading slash, "dir/" for directories
