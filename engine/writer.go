@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"crypto/rand"
@@ -30,8 +31,15 @@ type blobWriter struct {
 	ctx     context.Context // cancelled when an upload fails
 	uploads *errgroup.Group
 
-	mu    sync.Mutex
-	seen  map[blob.ID]struct{}
+	// seenMu guards seen alone, so that dedup checks do not queue behind
+	// pack writes. With bw below, the Go tree's readers waited 0.5 s on
+	// locks in all instead of 3.7 s (Go execution trace, summed over
+	// goroutines); the wall time on 2 cores did not move, the readers
+	// being bound by reading and compressing, but more cores will queue.
+	seenMu sync.Mutex
+	seen   map[blob.ID]struct{}
+
+	mu    sync.Mutex // guards open and packs
 	open  map[blob.Type]*packStream
 	packs []index.Pack
 
@@ -42,8 +50,11 @@ type blobWriter struct {
 // packStream is a pack being written: blobs go into pw, and Put reads the
 // other end of the pipe.
 type packStream struct {
-	name    blob.ID
-	pw      *io.PipeWriter
+	name blob.ID
+	pw   *io.PipeWriter
+	// bw gathers blobs before the pipe: a pipe write waits for the
+	// uploader to take it, under the writer's lock, once per small blob.
+	bw      *bufio.Writer
 	done    chan error
 	size    int
 	entries []pack.Entry
@@ -57,9 +68,9 @@ func newBlobWriter(ctx context.Context, r *Repository) *blobWriter {
 
 // has reports whether id is already stored or being stored.
 func (w *blobWriter) has(id blob.ID) (bool, error) {
-	w.mu.Lock()
+	w.seenMu.Lock()
 	_, ok := w.seen[id]
-	w.mu.Unlock()
+	w.seenMu.Unlock()
 	if ok {
 		return true, nil
 	}
@@ -69,13 +80,13 @@ func (w *blobWriter) has(id blob.ID) (bool, error) {
 
 // reserve claims id for this caller; false means someone else stores it.
 func (w *blobWriter) reserve(id blob.ID) (bool, error) {
-	w.mu.Lock()
+	w.seenMu.Lock()
 	if _, ok := w.seen[id]; ok {
-		w.mu.Unlock()
+		w.seenMu.Unlock()
 		return false, nil
 	}
 	w.seen[id] = struct{}{}
-	w.mu.Unlock()
+	w.seenMu.Unlock()
 	_, ok, err := w.r.cache.Lookup(id)
 	return !ok, err
 }
@@ -106,7 +117,7 @@ func (w *blobWriter) addWithID(t blob.Type, id blob.ID, plain []byte) error {
 	}
 	p.entries = append(p.entries, pack.Entry{Type: t, ID: id, Offset: uint32(p.size), Length: uint32(len(sealed)), Raw: uint32(len(plain))})
 	p.size += len(sealed)
-	_, err = p.pw.Write(sealed)
+	_, err = p.bw.Write(sealed)
 	full := p.size >= pack.TargetSize
 	if full || err != nil {
 		delete(w.open, t)
@@ -122,11 +133,15 @@ func (w *blobWriter) addWithID(t blob.Type, id blob.ID, plain []byte) error {
 	return w.ctx.Err()
 }
 
+// packWriteBuf is the size of a pack's write buffer.
+const packWriteBuf = 1 << 20
+
 func (w *blobWriter) startPack() *packStream {
 	p := &packStream{done: make(chan error, 1)}
 	rand.Read(p.name[:])
 	pr, pw := io.Pipe()
 	p.pw = pw
+	p.bw = bufio.NewWriterSize(pw, packWriteBuf)
 	go func() {
 		err := w.r.store.Put(w.ctx, storage.KindPack, p.name.String(), pr)
 		pr.CloseWithError(fmt.Errorf("pack upload ended: %v", err))
@@ -140,7 +155,10 @@ func (w *blobWriter) startPack() *packStream {
 func (w *blobWriter) closePack(p *packStream) error {
 	tail := pack.Tail(w.r.key, p.entries)
 	w.storedAdded.Add(uint64(len(tail)))
-	_, err := p.pw.Write(tail)
+	_, err := p.bw.Write(tail)
+	if err == nil {
+		err = p.bw.Flush()
+	}
 	p.pw.CloseWithError(err)
 	w.uploads.Go(func() error {
 		if err := <-p.done; err != nil {
