@@ -440,8 +440,8 @@ cells() {
 		'BEGIN { printf "%.2f%s | %.2f | %s | %.1f | %s\n", w, flag, u + s, tp, m / 1024, add }'
 }
 
-throughput() { # DS TOOL -> MB/s of the first ingest, or empty
-	local key="$1|$2|first" w
+throughput() { # DS TOOL [KEY] -> MB/s of the first ingest (KEY first: with init; ingest1: alone), or empty
+	local key="$1|$2|${3:-first}" w
 	[[ ${ST[$key]:-fail} != fail ]] || return 0
 	read -r w _ <<<"${R[$key]}"
 	awk -v b="${DSB[$1|1]}" -v w="$w" 'BEGIN { if (w > 0) printf "%.3f", b / 1e6 / w }'
@@ -481,7 +481,7 @@ report() {
 		done
 		echo "$hdr"
 		echo "$sep"
-		for r in "init + first ingest|first|1|add-first" "unchanged ingest|unchanged|1|add-unchanged" \
+		for r in "init + first ingest|first|1|add-first" "first ingest alone (no init)|ingest1|1|-" "unchanged ingest|unchanged|1|add-unchanged" \
 			"changed ingest|changed|2|add-changed" "restore latest|restore|2|-" "check (read all data)|check|-|-" \
 			"list snapshots (repo open)|list|-|-"; do
 			IFS='|' read -r label key b a <<<"$r"
@@ -513,14 +513,17 @@ report() {
 		done
 		echo "$row"
 		echo
-		a=$(throughput "$ds" plakar-gw)
-		for tool in restic borg; do
-			b=$(throughput "$ds" "$tool")
-			if [[ -n $a && -n $b ]]; then
-				echo "- first ingest throughput ratio plakar-gw / $tool: $(awk -v a="$a" -v b="$b" 'BEGIN { printf "%.2f", a / b }')"
-			else
-				echo "- first ingest throughput ratio plakar-gw / $tool: n/a (not measured)"
-			fi
+		for k in "ingest1|first ingest alone" "first|init + first ingest"; do
+			IFS='|' read -r key label <<<"$k"
+			a=$(throughput "$ds" plakar-gw "$key")
+			for tool in restic borg; do
+				b=$(throughput "$ds" "$tool" "$key")
+				if [[ -n $a && -n $b ]]; then
+					echo "- $label, throughput ratio plakar-gw / $tool: $(awk -v a="$a" -v b="$b" 'BEGIN { printf "%.2f", a / b }')"
+				else
+					echo "- $label, throughput ratio plakar-gw / $tool: n/a (not measured)"
+				fi
+			done
 		done
 		echo
 	done
