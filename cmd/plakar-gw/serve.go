@@ -39,7 +39,10 @@ as user name and password. --user NAME:BCRYPT-HASH adds WebDAV users.
 
 New snapshots (from a job or another process) show within 2 seconds.
 Snapshots hidden by the signing policy (signing.require_signature) are not
-served.`,
+served.
+
+The process keeps a soft memory limit of 200 MiB (GOMEMLIMIT overrides it;
+GOGC sets the collector's target, 100 by default here).`,
 		Example: `  export PLAKAR_GW_ACCESS_KEY_ID=gw PLAKAR_GW_SECRET_ACCESS_KEY=$(openssl rand -hex 20)
   plakar-gw serve --s3 127.0.0.1:9000 --webdav 127.0.0.1:9001
   AWS_ACCESS_KEY_ID=gw AWS_SECRET_ACCESS_KEY=$PLAKAR_GW_SECRET_ACCESS_KEY \
