@@ -6,9 +6,13 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/plakar-gw/plakar-gw/engine"
+	"github.com/plakar-gw/plakar-gw/engine/enginetest"
+	"github.com/plakar-gw/plakar-gw/engine/storage"
+	"github.com/plakar-gw/plakar-gw/engine/storage/mem"
 )
 
 func newPacks(before, after map[string]int64) map[string]int64 {
@@ -208,5 +212,27 @@ func TestGCThenIngestFromAnotherProcess(t *testing.T) {
 	checkClean(t, fresh, true)
 	if got := slices.Collect(maps.Keys(packFiles(t, root))); len(got) != 2 {
 		t.Errorf("packs after the new ingest: %v", got)
+	}
+}
+
+// TestCheckSkipsGarbagePacks: a truncated pack no index names (an S3
+// server may keep the partial body of a PUT whose client was killed) is
+// garbage for gc, not damage: check --read-data passes and counts it.
+func TestCheckSkipsGarbagePacks(t *testing.T) {
+	ctx := context.Background()
+	st := mem.New()
+	r := enginetest.NewRepoOn(t, st)
+	src := t.TempDir()
+	if err := enginetest.WriteFile(filepath.Join(src, "f"), enginetest.RandData(31, 1<<20)); err != nil {
+		t.Fatal(err)
+	}
+	enginetest.Ingest(t, r, src, engine.IngestOptions{})
+	junk := strings.Repeat("ab", 32)
+	if err := st.Put(ctx, storage.KindPack, junk, strings.NewReader("half a pack, no trailer")); err != nil {
+		t.Fatal(err)
+	}
+	rep, err := r.Check(ctx, engine.CheckOptions{ReadData: true})
+	if err != nil || len(rep.Problems) != 0 || rep.UnusedPacks != 1 {
+		t.Fatalf("check: %v, problems %q, %d unused packs", err, rep.Problems, rep.UnusedPacks)
 	}
 }
