@@ -41,7 +41,7 @@ func (s *Store) Put(ctx context.Context, kind storage.Kind, name string, r io.Re
 		}
 		err = wrapErr("put", kind, name, err)
 	}()
-	if err := writeSynced(ctx, tmp, r); err != nil {
+	if err := writeSynced(ctx, tmp, r, kind == storage.KindPack); err != nil {
 		return err
 	}
 	dir := s.dir(kind, name)
@@ -64,7 +64,8 @@ func (s *Store) Put(ctx context.Context, kind storage.Kind, name string, r io.Re
 
 // writeSynced copies r into f, checking ctx between buffers so a cancelled
 // Put stops promptly even on an endless reader, then fsyncs and closes f.
-func writeSynced(ctx context.Context, f *os.File, r io.Reader) error {
+// With uncache, the file's pages then leave the page cache (see dropCache).
+func writeSynced(ctx context.Context, f *os.File, r io.Reader, uncache bool) error {
 	// onlyWriter hides (*os.File).ReadFrom so that io.CopyBuffer reads
 	// through ctxReader into our buffer instead of around it.
 	type onlyWriter struct{ io.Writer }
@@ -74,6 +75,9 @@ func writeSynced(ctx context.Context, f *os.File, r io.Reader) error {
 	}
 	if err := f.Sync(); err != nil {
 		return err
+	}
+	if uncache {
+		dropCache(f)
 	}
 	return f.Close()
 }

@@ -1,0 +1,8 @@
+//go:build !linux
+
+package fs
+
+import "os"
+
+// dropCache is a no-op where posix_fadvise is not offered.
+func dropCache(*os.File) {}
