@@ -12,21 +12,29 @@ import (
 
 	"github.com/plakar-gw/plakar-gw/engine"
 	"github.com/plakar-gw/plakar-gw/engine/enginetest"
+	"github.com/plakar-gw/plakar-gw/engine/snapshot"
 	"github.com/plakar-gw/plakar-gw/engine/storage"
 	fsstore "github.com/plakar-gw/plakar-gw/engine/storage/fs"
 	"github.com/plakar-gw/plakar-gw/engine/vfs"
 )
 
-// TestChunkCache: a file read twice at random places is decrypted once;
-// the counters say so.
-func TestChunkCache(t *testing.T) {
-	r, _ := enginetest.NewRepo(t)
+// oneFileSnapshot ingests one file "f" of size random bytes into a new
+// repository in a folder.
+func oneFileSnapshot(t *testing.T, seed uint64, size int) (*engine.Repository, string, *snapshot.Snapshot, []byte) {
+	t.Helper()
+	r, root := enginetest.NewRepo(t)
 	src := t.TempDir()
-	data := enginetest.RandData(11, 3<<20)
+	data := enginetest.RandData(seed, size)
 	if err := enginetest.WriteFile(filepath.Join(src, "f"), data); err != nil {
 		t.Fatal(err)
 	}
-	s := enginetest.Ingest(t, r, src, engine.IngestOptions{})
+	return r, root, enginetest.Ingest(t, r, src, engine.IngestOptions{}), data
+}
+
+// TestChunkCache: a file read twice at random places is decrypted once;
+// the counters say so.
+func TestChunkCache(t *testing.T) {
+	r, _, s, data := oneFileSnapshot(t, 11, 3<<20)
 	fsys := r.SnapshotFS(context.Background(), s)
 	before := r.CacheStats()
 	for range 2 {
@@ -58,13 +66,7 @@ func TestChunkCache(t *testing.T) {
 // bytes (run under PLAKAR_GW_TEST_POISON_BUFFERS=1, a buffer used after
 // its release reads as 0xdb).
 func TestPooledReadsSurviveRelease(t *testing.T) {
-	r, _ := enginetest.NewRepo(t)
-	src := t.TempDir()
-	data := enginetest.RandData(14, 12<<20)
-	if err := enginetest.WriteFile(filepath.Join(src, "f"), data); err != nil {
-		t.Fatal(err)
-	}
-	s := enginetest.Ingest(t, r, src, engine.IngestOptions{})
+	r, _, s, data := oneFileSnapshot(t, 14, 12<<20)
 	fsys := r.SnapshotFS(context.Background(), s)
 	shared, err := fsys.Open("f")
 	if err != nil {
@@ -118,13 +120,7 @@ func (c *countingStore) Get(ctx context.Context, kind storage.Kind, name string,
 // fetches neighbouring chunks of a pack together (fewer reads than
 // chunks) and returns the same bytes; a random read still works.
 func TestReadAheadCoalesces(t *testing.T) {
-	r, root := enginetest.NewRepo(t)
-	src := t.TempDir()
-	data := enginetest.RandData(12, 24<<20)
-	if err := enginetest.WriteFile(filepath.Join(src, "f"), data); err != nil {
-		t.Fatal(err)
-	}
-	s := enginetest.Ingest(t, r, src, engine.IngestOptions{})
+	_, root, s, data := oneFileSnapshot(t, 12, 24<<20)
 	st, err := fsstore.New(context.Background(), fsstore.Config{Path: root})
 	if err != nil {
 		t.Fatal(err)
@@ -166,13 +162,7 @@ func TestReadAheadCoalesces(t *testing.T) {
 // slightly out of order (a FUSE mount gets the kernel's readahead as
 // several reads at once) keeps its read-ahead window.
 func TestReadAheadToleratesReordering(t *testing.T) {
-	r, _ := enginetest.NewRepo(t)
-	src := t.TempDir()
-	data := enginetest.RandData(13, 24<<20)
-	if err := enginetest.WriteFile(filepath.Join(src, "f"), data); err != nil {
-		t.Fatal(err)
-	}
-	s := enginetest.Ingest(t, r, src, engine.IngestOptions{})
+	r, _, s, data := oneFileSnapshot(t, 13, 24<<20)
 	fsys := r.SnapshotFS(context.Background(), s)
 	var inOrder uint64
 	for _, order := range []string{"in order", "swapped pairs"} {
@@ -258,13 +248,7 @@ func TestWalkPastSubtree(t *testing.T) {
 // TestWriteRangeTo: ranges written from the file's own buffers match the
 // data, a range past the end is a short write with io.ErrUnexpectedEOF.
 func TestWriteRangeTo(t *testing.T) {
-	r, _ := enginetest.NewRepo(t)
-	src := t.TempDir()
-	data := enginetest.RandData(15, 5<<20+12345)
-	if err := enginetest.WriteFile(filepath.Join(src, "f"), data); err != nil {
-		t.Fatal(err)
-	}
-	s := enginetest.Ingest(t, r, src, engine.IngestOptions{})
+	r, _, s, data := oneFileSnapshot(t, 15, 5<<20+12345)
 	f, err := r.SnapshotFS(context.Background(), s).Open("f")
 	if err != nil {
 		t.Fatal(err)

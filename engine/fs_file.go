@@ -48,21 +48,25 @@ type file struct {
 	name   string
 	starts []int64 // offset of each chunk
 
-	mu     sync.Mutex
-	pos    int64
-	last   int // index of the cached chunk, -1 for none
-	cached []byte
-	// cachedBuf and prevBuf hold the pooled buffers of cached and
-	// prevData (nil when not pooled), one reference each.
-	cachedBuf, prevBuf *runBuf
-	hi                 int // the furthest chunk a sequential reader has asked for
-	// The chunk cached before: reads that arrive slightly out of order
-	// (FUSE) come back to it.
-	prev     int
-	prevData []byte
-	pre      []*prefetched // chunks being loaded ahead, in order
-	run      int           // consecutive sequential chunk reads
+	mu  sync.Mutex
+	pos int64
+	// cur is the chunk read last; prev the one before, which reads that
+	// arrive slightly out of order (FUSE) come back to.
+	cur, prev held
+	hi        int           // the furthest chunk a sequential reader has asked for
+	pre       []*prefetched // chunks being loaded ahead, in order
+	run       int           // consecutive sequential chunk reads
 }
+
+// held is a chunk a file keeps decrypted, with one reference to its
+// pooled buffer (nil when not pooled).
+type held struct {
+	index int // -1 for none
+	data  []byte
+	buf   *runBuf
+}
+
+var noChunk = held{index: -1}
 
 // reorderSlack is how far (in bytes) a read may land from the furthest one
 // of a sequential reader and still count as sequential: a FUSE mount gets
@@ -85,7 +89,7 @@ func newFile(f *snapFS, e *tree.Entry, info *fileInfo, name string) *file {
 		starts[i] = off
 		off += int64(c.Size)
 	}
-	return &file{fsys: f, e: e, info: info, name: name, starts: starts, last: -1, prev: -1}
+	return &file{fsys: f, e: e, info: info, name: name, starts: starts, cur: noChunk, prev: noChunk}
 }
 
 func (f *file) Stat() (fs.FileInfo, error) { return f.info, nil }
@@ -98,9 +102,9 @@ func (f *file) Close() error {
 	for _, p := range pre {
 		f.release(p)
 	}
-	f.cachedBuf.release()
-	f.prevBuf.release()
-	f.cached, f.prevData, f.cachedBuf, f.prevBuf, f.last, f.prev = nil, nil, nil, nil, -1, -1
+	f.cur.buf.release()
+	f.prev.buf.release()
+	f.cur, f.prev = noChunk, noChunk
 	f.mu.Unlock()
 	for _, p := range pre {
 		<-p.done
@@ -203,23 +207,18 @@ func (f *file) WriteRangeTo(w io.Writer, off, n int64) (int64, error) {
 // reference for the caller to release once done with the bytes.
 func (f *file) chunk(i int) ([]byte, *runBuf, error) {
 	f.mu.Lock()
-	if f.last == i && f.cached != nil {
-		data, buf := f.cached, f.cachedBuf
-		buf.acquire()
-		f.mu.Unlock()
-		return data, buf, nil
-	}
-	if f.prev == i && f.prev >= 0 && f.prevData != nil {
-		data, buf := f.prevData, f.prevBuf
-		buf.acquire()
-		f.mu.Unlock()
-		return data, buf, nil
+	for _, h := range []held{f.cur, f.prev} {
+		if h.index == i {
+			h.buf.acquire()
+			f.mu.Unlock()
+			return h.data, h.buf, nil
+		}
 	}
 	// A reader is sequential when it asks for the chunk after the last one
 	// or for one near it: the kernel's readahead sends a FUSE mount several
 	// reads at once, and they arrive in any order (measured: 40% of a
 	// cold 1 GiB cat arrived out of order, each then a load of its own).
-	near := f.last >= 0 && f.starts[i] >= f.starts[f.hi]-reorderSlack && f.starts[i] <= f.starts[f.hi]+reorderSlack
+	near := f.cur.index >= 0 && f.starts[i] >= f.starts[f.hi]-reorderSlack && f.starts[i] <= f.starts[f.hi]+reorderSlack
 	switch {
 	case near && i > f.hi:
 		f.run++
@@ -248,7 +247,7 @@ func (f *file) chunk(i int) ([]byte, *runBuf, error) {
 	f.pre = keep
 	f.mu.Unlock()
 	var data []byte
-	var buf *runBuf // the window entry's reference moves to the cached slot
+	var buf *runBuf // the window entry's reference moves to f.cur
 	var err error
 	if pre != nil {
 		<-pre.done
@@ -262,13 +261,13 @@ func (f *file) chunk(i int) ([]byte, *runBuf, error) {
 		return nil, nil, err
 	}
 	f.mu.Lock()
-	if i != f.last {
-		f.prevBuf.release()
-		f.prev, f.prevData, f.prevBuf = f.last, f.cached, f.cachedBuf
+	if i != f.cur.index {
+		f.prev.buf.release()
+		f.prev = f.cur
 	} else {
-		f.cachedBuf.release()
+		f.cur.buf.release()
 	}
-	f.last, f.cached, f.cachedBuf = i, data, buf
+	f.cur = held{index: i, data: data, buf: buf}
 	buf.acquire() // the caller's
 	if f.run > 0 || i == 0 {
 		want := min(f.run+1, f.fsys.r.readAhead)

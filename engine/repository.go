@@ -355,15 +355,13 @@ func (r *Repository) loadChunksInto(ctx context.Context, ids []blob.ID, pooled b
 			wg.Wait()
 		}
 		if rb != nil {
+			n := 0
 			for k := i; k < j; k++ {
 				if bufs[k] != nil {
-					rb.acquire()
+					n++
 				}
 			}
-			if rb.refs.Load() == 0 {
-				rb.refs.Store(1)
-				rb.release() // nothing of it is used
-			}
+			rb.hold(n)
 		}
 		i = j
 	}

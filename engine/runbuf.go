@@ -35,6 +35,15 @@ func newRunBuf(n int) *runBuf {
 	return &runBuf{b: make([]byte, n)}
 }
 
+// hold gives a freshly loaded buffer its n references, one per chunk
+// handed out; with none, it goes straight back to the pool.
+func (b *runBuf) hold(n int) {
+	b.refs.Store(int32(max(n, 1)))
+	if n == 0 {
+		b.release()
+	}
+}
+
 func (b *runBuf) acquire() {
 	if b != nil {
 		b.refs.Add(1)
