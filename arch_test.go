@@ -32,6 +32,8 @@ var allowed = []struct {
 	{"webui", []string{"engine/vfs"}, true},
 	{"gateway", []string{"engine", "importers", "s3api", "dav", "mount", "webui", "gateway"}, true},
 	{"cmd/plakar-gw", []string{"gateway", "engine"}, true},
+	// Test support with no project imports.
+	{"internal/pagecache", nil, true},
 	// Benchmarks are standalone programs: any library, no project package.
 	{"bench", nil, true},
 }

@@ -109,6 +109,11 @@ func (in *ingest) dispatch(rec importers.Record, prev *tree.Entry) *fileJob {
 		close(job.done)
 		return job
 	}
+	if pf, ok := in.imp.(importers.Prefetcher); ok {
+		// The queue is the prefetch window: at most cap(in.files) files
+		// ahead of the readers.
+		pf.Prefetch(rec.Path, rec.Size)
+	}
 	select {
 	case in.files <- job:
 	case <-in.ctx.Done():

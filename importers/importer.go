@@ -58,3 +58,12 @@ type Xattr struct {
 	Name  string
 	Value []byte
 }
+
+// Prefetcher is an Importer that can start fetching a file before Open, so
+// that many small files do not each wait out a full read latency in turn.
+// The engine calls Prefetch as it queues a file for its readers, a bounded
+// distance ahead of them. It must return quickly and may do nothing; errors
+// are left for Open to report.
+type Prefetcher interface {
+	Prefetch(path string, size int64)
+}

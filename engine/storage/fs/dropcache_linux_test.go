@@ -6,35 +6,18 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
-	"unsafe"
-
-	"golang.org/x/sys/unix"
 
 	"github.com/plakar-gw/plakar-gw/engine/storage"
+	"github.com/plakar-gw/plakar-gw/internal/pagecache"
 )
 
-// resident counts the pages of a file that are in the page cache.
 func resident(t *testing.T, path string) (in, total int) {
 	t.Helper()
-	f, err := os.Open(path)
+	in, total, err := pagecache.Resident(path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer f.Close()
-	st, _ := f.Stat()
-	m, err := unix.Mmap(int(f.Fd()), 0, int(st.Size()), unix.PROT_READ, unix.MAP_SHARED)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer unix.Munmap(m)
-	vec := make([]byte, (len(m)+os.Getpagesize()-1)/os.Getpagesize())
-	if _, _, errno := unix.Syscall(unix.SYS_MINCORE, uintptr(unsafe.Pointer(&m[0])), uintptr(len(m)), uintptr(unsafe.Pointer(&vec[0]))); errno != 0 {
-		t.Fatal(errno)
-	}
-	for _, v := range vec {
-		in += int(v & 1)
-	}
-	return in, len(vec)
+	return in, total
 }
 
 // TestPackPagesLeaveTheCache: a pack written and synced leaves the page

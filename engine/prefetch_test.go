@@ -1,0 +1,79 @@
+package engine_test
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"path/filepath"
+	"sync"
+	"testing"
+
+	"github.com/plakar-gw/plakar-gw/engine"
+	"github.com/plakar-gw/plakar-gw/engine/enginetest"
+	"github.com/plakar-gw/plakar-gw/importers"
+	fsimporter "github.com/plakar-gw/plakar-gw/importers/fs"
+)
+
+// prefetchLog wraps the fs importer and records the order of Prefetch and
+// Open calls.
+type prefetchLog struct {
+	*fsimporter.Importer
+	mu         sync.Mutex
+	prefetched map[string]bool
+	late       []string // opened before being prefetched
+	opened     int
+}
+
+func (p *prefetchLog) Prefetch(path string, size int64) {
+	p.mu.Lock()
+	p.prefetched[path] = true
+	p.mu.Unlock()
+	p.Importer.Prefetch(path, size)
+}
+
+func (p *prefetchLog) Open(ctx context.Context, path string) (io.ReadCloser, error) {
+	p.mu.Lock()
+	p.opened++
+	if !p.prefetched[path] {
+		p.late = append(p.late, path)
+	}
+	p.mu.Unlock()
+	return p.Importer.Open(ctx, path)
+}
+
+var _ importers.Prefetcher = (*prefetchLog)(nil)
+
+// TestIngestPrefetchesBeforeOpen: the engine asks a Prefetcher for every
+// file it will read before a reader opens it, and the snapshot is the same.
+func TestIngestPrefetchesBeforeOpen(t *testing.T) {
+	dir := t.TempDir()
+	for i := 0; i < 300; i++ {
+		size := 100 + i*37
+		if i%50 == 0 {
+			size = 300 << 10 // chunked, not read whole
+		}
+		if err := enginetest.WriteFile(filepath.Join(dir, fmt.Sprintf("d%d/f%03d", i%7, i)), randData(uint64(i), size)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	fsimp, err := fsimporter.New(context.Background(), fsimporter.Config{Root: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer fsimp.Close()
+	imp := &prefetchLog{Importer: fsimp, prefetched: map[string]bool{}}
+	r, _ := enginetest.NewRepo(t)
+	s, err := r.Ingest(context.Background(), imp, engine.IngestOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if imp.opened != 300 || len(imp.prefetched) != 300 {
+		t.Errorf("opened %d files, prefetched %d; want 300 each", imp.opened, len(imp.prefetched))
+	}
+	if len(imp.late) > 0 {
+		t.Errorf("%d files opened before their prefetch, e.g. %s", len(imp.late), imp.late[0])
+	}
+	if s.Header.Summary.Subtree.Files != 300 {
+		t.Errorf("snapshot holds %d files, want 300", s.Header.Summary.Subtree.Files)
+	}
+}
