@@ -14,6 +14,7 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
+	"sync"
 
 	"github.com/zeebo/blake3"
 	"golang.org/x/crypto/chacha20poly1305"
@@ -68,6 +69,10 @@ type Key struct {
 	}
 	mac   [32]byte
 	chunk [32]byte
+	// hashers recycles keyed BLAKE3 hashers: one is about 10 KiB and a
+	// content id is computed for every blob written, read or checked
+	// (228 MB of garbage in one check of a 1.4 GiB repository).
+	hashers sync.Pool
 }
 
 // NewMaster returns a fresh random master secret.
@@ -114,10 +119,15 @@ func (k *Key) ChunkerKey() []byte { return append([]byte(nil), k.chunk[:]...) }
 
 // Sum returns the keyed content id of data.
 func (k *Key) Sum(data []byte) [32]byte {
-	h, _ := blake3.NewKeyed(k.mac[:])
+	h, _ := k.hashers.Get().(*blake3.Hasher)
+	if h == nil {
+		h, _ = blake3.NewKeyed(k.mac[:])
+	}
 	h.Write(data)
 	var out [32]byte
 	h.Sum(out[:0])
+	h.Reset() // keeps the key
+	k.hashers.Put(h)
 	return out
 }
 

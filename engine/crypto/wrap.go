@@ -64,17 +64,23 @@ func prefault(n int) {
 	if n < 1<<20 {
 		return
 	}
+	mapWritable(n)
+	// A full collection frees the area before argon2 allocates, so the
+	// allocator hands the same pages back.
+	runtime.GC()
+}
+
+// mapWritable allocates n bytes and maps their pages writable. It is a
+// function of its own so that nothing refers to the area once it returns.
+//
+//go:noinline
+func mapWritable(n int) {
 	b := make([]byte, n)
 	if !populate(b) {
 		for i := 0; i < len(b); i += 4096 {
 			b[i] = 0
 		}
 	}
-	runtime.KeepAlive(b)
-	b = nil
-	// A full collection frees the area before argon2 allocates, so the
-	// allocator hands the same pages back.
-	runtime.GC()
 }
 
 // Wrap seals the master secret under a key derived from passphrase, bound to

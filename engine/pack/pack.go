@@ -118,7 +118,7 @@ func SealedSize(n int) int { return 1 + n + crypto.Overhead }
 // OpenBlob authenticates, decrypts and decompresses a sealed blob and checks
 // that its content id is h.ID; any mismatch wraps ErrCorrupt.
 func OpenBlob(key *crypto.Key, h blob.Handle, sealed []byte) ([]byte, error) {
-	return openBlob(key, h, sealed, nil)
+	return openBlob(key, h, sealed, nil, nil)
 }
 
 // OpenBlobInPlace is OpenBlob decrypting into sealed's own memory, which
@@ -129,10 +129,29 @@ func OpenBlobInPlace(key *crypto.Key, h blob.Handle, sealed []byte) ([]byte, err
 	if len(sealed) < 1+crypto.NonceSize {
 		return OpenBlob(key, h, sealed)
 	}
-	return openBlob(key, h, sealed, sealed[1+crypto.NonceSize:1+crypto.NonceSize])
+	return openBlob(key, h, sealed, sealed[1+crypto.NonceSize:1+crypto.NonceSize], nil)
 }
 
-func openBlob(key *crypto.Key, h blob.Handle, sealed, dst []byte) ([]byte, error) {
+// CheckBlobInPlace is OpenBlobInPlace for a caller that only needs to know
+// that the blob is sound (check --read-data): a compressed blob's
+// plaintext goes to *scratch, kept for the next call, instead of a new
+// buffer per blob.
+func CheckBlobInPlace(key *crypto.Key, h blob.Handle, sealed []byte, scratch *[]byte) error {
+	if len(sealed) < 1+crypto.NonceSize {
+		_, err := OpenBlob(key, h, sealed)
+		return err
+	}
+	plain, err := openBlob(key, h, sealed, sealed[1+crypto.NonceSize:1+crypto.NonceSize], (*scratch)[:0])
+	// A raw blob's plaintext is sealed's own memory: never the scratch.
+	if err == nil && sealed[0] != flagRaw && cap(plain) > cap(*scratch) {
+		*scratch = plain[:0]
+	}
+	return err
+}
+
+// openBlob decrypts sealed into dst; a compressed blob's plaintext goes to
+// unz when it has room (nil: a new buffer).
+func openBlob(key *crypto.Key, h blob.Handle, sealed, dst, unz []byte) ([]byte, error) {
 	if len(sealed) < 1 {
 		return nil, fmt.Errorf("%s blob %s: empty: %w", h.Type, h.ID, ErrCorrupt)
 	}
@@ -146,7 +165,10 @@ func openBlob(key *crypto.Key, h blob.Handle, sealed, dst []byte) ([]byte, error
 	case flagRaw:
 		plain = buf
 	case flagZstd:
-		plain, err = decoder.DecodeAll(buf, make([]byte, 0, min(h.Raw, maxBlobSize)))
+		if unz == nil {
+			unz = make([]byte, 0, min(h.Raw, maxBlobSize))
+		}
+		plain, err = decoder.DecodeAll(buf, unz[:0])
 		if err != nil {
 			return nil, fmt.Errorf("%s blob %s: decompress: %v: %w", h.Type, h.ID, err, ErrCorrupt)
 		}
@@ -154,7 +176,7 @@ func openBlob(key *crypto.Key, h blob.Handle, sealed, dst []byte) ([]byte, error
 		if n, derr := s2.DecodedLen(buf); derr != nil || n > maxBlobSize {
 			return nil, fmt.Errorf("%s blob %s: s2 length: %w", h.Type, h.ID, ErrCorrupt)
 		}
-		plain, err = s2.Decode(nil, buf)
+		plain, err = s2.Decode(unz[:cap(unz)], buf)
 		if err != nil {
 			return nil, fmt.Errorf("%s blob %s: decompress: %v: %w", h.Type, h.ID, err, ErrCorrupt)
 		}
