@@ -2,13 +2,12 @@ package engine
 
 import (
 	"errors"
+	"fmt"
 	"io"
 	"sync"
 
-	chunkers "github.com/PlakarKorp/go-cdc-chunkers"
-	_ "github.com/PlakarKorp/go-cdc-chunkers/chunkers/fastcdc" // registers fastcdc-v1.0.0
-
 	"github.com/plakar-gw/plakar-gw/engine/blob"
+	"github.com/plakar-gw/plakar-gw/engine/cdc"
 	"github.com/plakar-gw/plakar-gw/engine/tree"
 	"github.com/plakar-gw/plakar-gw/importers"
 )
@@ -37,7 +36,7 @@ type chunkJob struct {
 // chunks of large ones go to the sealers so that one big file still keeps
 // every core busy.
 func (in *ingest) readFiles() error {
-	var ch *chunkers.Chunker
+	var ch *cdc.Chunker
 	for job := range in.files {
 		if in.ctx.Err() != nil {
 			job.err = in.ctx.Err()
@@ -54,7 +53,7 @@ func (in *ingest) readFiles() error {
 	return nil
 }
 
-func (in *ingest) readFile(job *fileJob, ch **chunkers.Chunker) error {
+func (in *ingest) readFile(job *fileJob, ch **cdc.Chunker) error {
 	rc, err := in.imp.Open(in.ctx, job.rec.Path)
 	if err != nil {
 		return wrapPathErr(job.rec.Path, err)
@@ -64,14 +63,11 @@ func (in *ingest) readFile(job *fileJob, ch **chunkers.Chunker) error {
 		return in.readSmall(job, rc)
 	}
 	if *ch == nil {
-		p := in.r.cfg.Chunker
-		*ch, err = chunkers.NewChunker(p.Algorithm, rc, &chunkers.ChunkerOpts{MinSize: p.Min, NormalSize: p.Avg, MaxSize: p.Max, Key: in.r.key.ChunkerKey()})
-		if err != nil {
+		if *ch, err = in.newChunker(); err != nil {
 			return err
 		}
-	} else {
-		(*ch).Reset(rc)
 	}
+	(*ch).Reset(rc)
 	return in.chunkFile(job, *ch)
 }
 
@@ -101,11 +97,11 @@ func (in *ingest) readSmall(job *fileJob, rc io.Reader) error {
 
 // readRest handles a file that grew past the small-file size after the scan.
 func (in *ingest) readRest(job *fileJob, rc io.Reader) error {
-	p := in.r.cfg.Chunker
-	ch, err := chunkers.NewChunker(p.Algorithm, rc, &chunkers.ChunkerOpts{MinSize: p.Min, NormalSize: p.Avg, MaxSize: p.Max, Key: in.r.key.ChunkerKey()})
+	ch, err := in.newChunker()
 	if err != nil {
 		return err
 	}
+	ch.Reset(rc)
 	first := job.chunks
 	if err := in.chunkFile(job, ch); err != nil {
 		return err
@@ -115,7 +111,15 @@ func (in *ingest) readRest(job *fileJob, rc io.Reader) error {
 	return nil
 }
 
-func (in *ingest) chunkFile(job *fileJob, ch *chunkers.Chunker) error {
+func (in *ingest) newChunker() (*cdc.Chunker, error) {
+	p := in.r.cfg.Chunker
+	if p.Algorithm != cdc.Algorithm {
+		return nil, fmt.Errorf("chunker %q is not supported", p.Algorithm)
+	}
+	return cdc.New(cdc.Params{Min: p.Min, Avg: p.Avg, Max: p.Max}, in.r.key.ChunkerKey())
+}
+
+func (in *ingest) chunkFile(job *fileJob, ch *cdc.Chunker) error {
 	var (
 		wg    sync.WaitGroup
 		mu    sync.Mutex

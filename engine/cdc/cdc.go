@@ -1,0 +1,194 @@
+// Package cdc owns content-defined chunking: it cuts a stream into chunks
+// at the same points as go-cdc-chunkers' "fastcdc-v1.0.0" (the algorithm
+// named in every repository's config, so that new chunks dedup against old
+// ones), faster. The library's cut loop re-checks the normal-size boundary,
+// reloads its table and bounds-checks every byte, and its reader copies
+// every chunk once more; on one big file the chunker is the stage that
+// does not run in parallel, so its speed is the ingest's speed.
+package cdc
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"math"
+
+	"github.com/PlakarKorp/go-cdc-chunkers"
+	"github.com/PlakarKorp/go-cdc-chunkers/chunkers/fastcdc"
+)
+
+// Algorithm is the only algorithm this package implements.
+const Algorithm = "fastcdc-v1.0.0"
+
+// Params are the chunk size bounds, in bytes.
+type Params struct{ Min, Avg, Max int }
+
+// Chunker cuts one stream at a time into chunks.
+type Chunker struct {
+	g            *[256]uint64
+	maskS, maskL uint64
+	p            Params
+
+	r          io.Reader
+	buf        []byte
+	start, end int // unconsumed bytes are buf[start:end]
+	eof        bool
+	err        error
+}
+
+// New returns a chunker for p, keyed by key (the repository's chunker key).
+func New(p Params, key []byte) (*Chunker, error) {
+	if p.Min < 64 || p.Min >= p.Avg || p.Avg >= p.Max {
+		return nil, fmt.Errorf("cdc: bad sizes %+v", p)
+	}
+	// The library derives the keyed gear table; Setup of a bare FastCDC
+	// fills in exactly that table (its masks are computed below).
+	var f fastcdc.FastCDC
+	if err := f.Setup(&chunkers.ChunkerOpts{MinSize: p.Min, NormalSize: p.Avg, MaxSize: p.Max, Key: key}); err != nil {
+		return nil, err
+	}
+	c := &Chunker{g: f.G, p: p}
+	if p.Min == 2<<10 && p.Max == 64<<10 && p.Avg == 8<<10 {
+		c.maskS, c.maskL = 0x0003590703530000, 0x0000d90003530000
+	} else {
+		c.maskS, c.maskL = masks(p.Avg, 2)
+	}
+	// Two maximal chunks, as the library: an ingest keeps one chunker
+	// per file reader.
+	c.buf = make([]byte, 2*p.Max)
+	return c, nil
+}
+
+// masks are the library's normalized-chunking masks: level bits more than
+// log2(avg) before the average size, level fewer after it, spread evenly.
+func masks(avg, level int) (small, large uint64) {
+	bits := uint64(math.Log2(float64(avg)))
+	return spacedMask(int(bits+uint64(level)), 64), spacedMask(int(bits-uint64(level)), 64)
+}
+
+func spacedMask(ones, total int) uint64 {
+	if ones >= total {
+		return math.MaxUint64
+	}
+	if ones <= 0 {
+		return 0
+	}
+	step := total / ones
+	var m uint64
+	for i := 0; i < ones; i++ {
+		if pos := total - 1 - i*step; pos >= 0 {
+			m |= 1 << pos
+		}
+	}
+	return m
+}
+
+// Reset starts cutting r.
+func (c *Chunker) Reset(r io.Reader) {
+	c.r, c.start, c.end, c.eof, c.err = r, 0, 0, false, nil
+}
+
+// Next returns the next chunk, valid until the following call, or io.EOF
+// after the last one.
+func (c *Chunker) Next() ([]byte, error) {
+	if c.end-c.start < c.p.Max && !c.eof {
+		c.fill()
+	}
+	n := c.end - c.start
+	if n == 0 {
+		if c.err != nil {
+			return nil, c.err
+		}
+		return nil, io.EOF
+	}
+	data := c.buf[c.start:c.end]
+	if n < c.p.Max && c.err != nil {
+		// A read failed before a whole maximal chunk arrived: the cut
+		// could differ from the one the full stream gives.
+		return nil, c.err
+	}
+	cut := c.cut(data)
+	c.start += cut
+	return data[:cut:cut], nil
+}
+
+// fill moves the unconsumed bytes to the front and reads until the buffer
+// is full or the stream ends.
+func (c *Chunker) fill() {
+	if c.start > 0 {
+		c.end = copy(c.buf, c.buf[c.start:c.end])
+		c.start = 0
+	}
+	for c.end < len(c.buf) {
+		n, err := c.r.Read(c.buf[c.end:])
+		c.end += n
+		if errors.Is(err, io.EOF) {
+			c.eof = true
+			return
+		}
+		if err != nil {
+			c.eof, c.err = true, err
+			return
+		}
+		if n == 0 {
+			c.eof, c.err = true, io.ErrNoProgress
+			return
+		}
+	}
+}
+
+// cut returns the length of the chunk at the start of data: the first
+// position past Min where the gear hash matches the mask (the stricter
+// one before Avg), or Max, or all of data when less is left.
+func (c *Chunker) cut(data []byte) int {
+	n := len(data)
+	if n <= c.p.Min {
+		return n
+	}
+	if n > c.p.Max {
+		n = c.p.Max
+	}
+	data = data[:n]
+	normal := min(c.p.Avg, n)
+	fp, i := scan(c.g, data[:normal], c.p.Min, 0, c.maskS)
+	if i < normal {
+		return i
+	}
+	_, i = scan(c.g, data, normal, fp, c.maskL)
+	return i
+}
+
+// scan runs the gear hash over d from i on and returns the first position
+// where it matches mask, or len(d), with the hash there. Four bytes a
+// round: the table loads do not depend on the hash, so they overlap, and
+// the loop's own work is paid once per four bytes.
+func scan(g *[256]uint64, d []byte, i int, fp, mask uint64) (uint64, int) {
+	for ; i+4 <= len(d); i += 4 {
+		q := d[i : i+4 : i+4]
+		x0, x1, x2, x3 := g[q[0]], g[q[1]], g[q[2]], g[q[3]]
+		// Each hash is computed from the round's first one, so the
+		// chain from round to round is one shift and one add.
+		f1 := fp<<1 + x0
+		f2 := fp<<2 + (x0<<1 + x1)
+		f3 := fp<<3 + (x0<<2 + x1<<1 + x2)
+		f4 := fp<<4 + (x0<<3 + x1<<2 + x2<<1 + x3)
+		switch {
+		case f1&mask == 0:
+			return f1, i
+		case f2&mask == 0:
+			return f2, i + 1
+		case f3&mask == 0:
+			return f3, i + 2
+		case f4&mask == 0:
+			return f4, i + 3
+		}
+		fp = f4
+	}
+	for ; i < len(d); i++ {
+		fp = fp<<1 + g[d[i]]
+		if fp&mask == 0 {
+			return fp, i
+		}
+	}
+	return fp, len(d)
+}
