@@ -26,6 +26,7 @@ type fileJob struct {
 // chunkJob is one chunk for a sealer; it writes *out and calls wg.Done.
 type chunkJob struct {
 	data *[]byte
+	hint *streamHint
 	out  *tree.Chunk
 	wg   *sync.WaitGroup
 	err  *error
@@ -126,6 +127,7 @@ func (in *ingest) chunkFile(job *fileJob, ch *cdc.Chunker) error {
 		first error
 		outs  []*tree.Chunk
 		size  int64
+		hint  streamHint
 	)
 	defer wg.Wait()
 	for {
@@ -139,7 +141,7 @@ func (in *ingest) chunkFile(job *fileJob, ch *cdc.Chunker) error {
 			in.o.Progress.Bytes.Add(uint64(len(data)))
 			wg.Add(1)
 			select {
-			case in.chunks <- &chunkJob{data: bp, out: out, wg: &wg, err: &first, mu: &mu}:
+			case in.chunks <- &chunkJob{data: bp, hint: &hint, out: out, wg: &wg, err: &first, mu: &mu}:
 			case <-in.ctx.Done():
 				wg.Done()
 				return in.ctx.Err()
@@ -173,7 +175,7 @@ func (in *ingest) seal() error {
 		err := in.ctx.Err()
 		if err == nil {
 			var id blob.ID
-			id, err = in.w.Add(blob.Data, data)
+			id, err = in.w.AddChunk(blob.Data, data, j.hint)
 			*j.out = tree.Chunk{ID: id, Size: uint32(len(data))}
 		}
 		in.pool.Put(j.data)

@@ -93,18 +93,36 @@ func (w *blobWriter) reserve(id blob.ID) (bool, error) {
 
 // Add stores plain unless an identical blob exists, and returns its id.
 func (w *blobWriter) Add(t blob.Type, plain []byte) (blob.ID, error) {
-	id := blob.ID(w.r.key.Sum(plain))
-	return id, w.addWithID(t, id, plain)
+	return w.AddChunk(t, plain, nil)
 }
 
-func (w *blobWriter) addWithID(t blob.Type, id blob.ID, plain []byte) error {
+// streamHint is what the chunks of one stream tell the next: whether the
+// last one sealed did not compress.
+type streamHint struct{ raw atomic.Bool }
+
+// AddChunk is Add for one chunk of a stream: once a chunk of it did not
+// compress, the next is first probed with a sample (random bytes, media and
+// archives stay incompressible from chunk to chunk).
+func (w *blobWriter) AddChunk(t blob.Type, plain []byte, hint *streamHint) (blob.ID, error) {
+	id := blob.ID(w.r.key.Sum(plain))
+	return id, w.addWithID(t, id, plain, hint)
+}
+
+func (w *blobWriter) addWithID(t blob.Type, id blob.ID, plain []byte, hint *streamHint) error {
 	mine, err := w.reserve(id)
 	if err != nil || !mine {
 		return err
 	}
+	c := w.r.compression
+	if hint != nil && hint.raw.Load() && pack.Incompressible(c, plain) {
+		c = pack.None
+	}
 	sp := sealBufs.Get().(*[]byte)
 	defer sealBufs.Put(sp)
-	sealed := pack.SealBlob(w.r.key, (*sp)[:0], w.r.compression, t, id, plain)
+	sealed := pack.SealBlob(w.r.key, (*sp)[:0], c, t, id, plain)
+	if hint != nil {
+		hint.raw.Store(pack.StoredRaw(sealed))
+	}
 	*sp = sealed
 	w.blobsAdded.Add(1)
 	w.storedAdded.Add(uint64(len(sealed)))

@@ -112,6 +112,40 @@ func SealBlob(key *crypto.Key, dst []byte, c Compression, t blob.Type, id blob.I
 	return key.Seal(dst, payload, blobAD(t, id, flag))
 }
 
+// probeSize is how much of a blob Incompressible compresses.
+const probeSize = 16 << 10
+
+// Incompressible reports whether a sample from the middle of plain fails
+// to compress with c by SealBlob's margin. Trying a whole chunk of random
+// bytes costs a tenth of sealing it (zstd's attempt and its copies); the
+// sample costs a thirtieth of that. The writer asks only for chunks of a
+// stream whose previous chunk did not compress, so text never pays for it.
+func Incompressible(c Compression, plain []byte) bool {
+	if c == None || len(plain) < 4*probeSize {
+		return c == None
+	}
+	mid := len(plain) / 2
+	sample := plain[mid-probeSize/2 : mid+probeSize/2]
+	bp := scratch.Get().(*[]byte)
+	defer scratch.Put(bp)
+	var n int
+	switch c {
+	case Zstd:
+		*bp = encoder.EncodeAll(sample, (*bp)[:0])
+		n = len(*bp)
+	case S2:
+		if m := s2.MaxEncodedLen(len(sample)); cap(*bp) < m {
+			*bp = make([]byte, m)
+		}
+		n = len(s2.Encode((*bp)[:cap(*bp)], sample))
+	}
+	return n > len(sample)-len(sample)/32
+}
+
+// StoredRaw reports whether a blob sealed by SealBlob (its output from
+// where it started appending) holds its plaintext uncompressed.
+func StoredRaw(sealed []byte) bool { return len(sealed) > 0 && sealed[0] == flagRaw }
+
 // SealedSize is the size of SealBlob's output for n bytes stored raw.
 func SealedSize(n int) int { return 1 + n + crypto.Overhead }
 

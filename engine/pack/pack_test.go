@@ -402,3 +402,34 @@ func TestOpenBlobInPlace(t *testing.T) {
 		}
 	}
 }
+
+// TestIncompressible: the probe tells random bytes from text for each
+// compression, leaves small blobs to a full attempt, and StoredRaw reads
+// what SealBlob chose.
+func TestIncompressible(t *testing.T) {
+	k := testKey(t)
+	random := randBytes(9, 512<<10)
+	text := []byte(strings.Repeat("all work and no play ", 25000))
+	for _, c := range []Compression{Zstd, S2} {
+		if !Incompressible(c, random) {
+			t.Errorf("compression %d: random bytes probed compressible", c)
+		}
+		if Incompressible(c, text) {
+			t.Errorf("compression %d: text probed incompressible", c)
+		}
+		if Incompressible(c, random[:32<<10]) {
+			t.Errorf("compression %d: a blob under four samples is probed instead of tried whole", c)
+		}
+		h := handle(k, blob.Data, text)
+		if StoredRaw(SealBlob(k, nil, c, h.Type, h.ID, text)) {
+			t.Errorf("compression %d: text stored raw", c)
+		}
+		h = handle(k, blob.Data, random)
+		if !StoredRaw(SealBlob(k, nil, c, h.Type, h.ID, random)) {
+			t.Errorf("compression %d: random bytes stored compressed", c)
+		}
+	}
+	if !Incompressible(None, text) {
+		t.Error("with no compression everything is incompressible")
+	}
+}

@@ -77,3 +77,21 @@ func TestIngestPrefetchesBeforeOpen(t *testing.T) {
 		t.Errorf("snapshot holds %d files, want 300", s.Header.Summary.Subtree.Files)
 	}
 }
+
+// TestIngestCompressesTextAfterRandom: a stream that turns from random
+// bytes to text is compressed again from its first text chunk on, although
+// its chunks are first probed once one did not compress.
+func TestIngestCompressesTextAfterRandom(t *testing.T) {
+	dir := t.TempDir()
+	data := append(randData(3, 6<<20), textData(4, 6<<20)...)
+	if err := enginetest.WriteFile(filepath.Join(dir, "mixed.bin"), data); err != nil {
+		t.Fatal(err)
+	}
+	r, _ := enginetest.NewRepo(t)
+	s := enginetest.Ingest(t, r, dir, engine.IngestOptions{})
+	// Random bytes stay 6 MiB; the text compresses at least 2x, less what
+	// the chunk straddling the change costs.
+	if got, limit := s.Header.Stats.StoredAdded, uint64(6<<20+3<<20+2<<20); got > limit {
+		t.Errorf("stored %d bytes for 6 MiB random + 6 MiB text, want at most %d", got, limit)
+	}
+}
