@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/plakar-gw/plakar-gw/engine/blob"
+	"github.com/plakar-gw/plakar-gw/engine/storage"
 	"github.com/plakar-gw/plakar-gw/engine/tree"
 	"github.com/plakar-gw/plakar-gw/engine/vfs"
 )
@@ -56,6 +57,7 @@ type file struct {
 	hi        int           // the furthest chunk a sequential reader has asked for
 	pre       []*prefetched // chunks being loaded ahead, in order
 	run       int           // consecutive sequential chunk reads
+	hinted    int           // chunks before this one were hinted to the store
 }
 
 // held is a chunk a file keeps decrypted, with one reference to its
@@ -300,6 +302,7 @@ func (f *file) chunk(i int) ([]byte, *runBuf, error) {
 				run := f.prefetchRun(next, n)
 				run[0].free = len(f.pre) == 0 // the first chunk ahead is not charged
 				f.pre = append(f.pre, run...)
+				f.hintStore(next + n)
 			}
 		}
 	}
@@ -338,6 +341,57 @@ func (f *file) drop(p *prefetched) {
 	default:
 		go func() { <-p.done; p.buf.release() }()
 	}
+}
+
+// diskAhead is how far past the read-ahead window a sequential reader's
+// chunks are hinted to a store that can prefetch.
+const diskAhead = 16 << 20
+
+// hintStore asks the store to start fetching the chunks from index from
+// on, up to diskAhead bytes: the read-ahead window holds decrypted chunks
+// (memory, CPU), a hint only the disk's time, so a cold read keeps the
+// disk busy while both cores decrypt instead of taking turns with it
+// (measured: a quarter of a cold read through the mount was idle).
+// Called with f.mu held.
+func (f *file) hintStore(from int) {
+	pf, ok := f.fsys.r.store.(storage.Prefetcher)
+	if !ok {
+		return
+	}
+	start, end := max(from, f.hinted), from
+	for ahead := int64(0); end < len(f.e.Chunks) && ahead < diskAhead; end++ {
+		ahead += int64(f.e.Chunks[end].Size)
+	}
+	if start >= end {
+		return
+	}
+	f.hinted = end
+	ids := make([]blob.ID, 0, end-start)
+	for _, c := range f.e.Chunks[start:end] {
+		ids = append(ids, c.ID)
+	}
+	r := f.fsys.r
+	go func() {
+		var cur blob.Handle
+		flush := func() {
+			if cur.Length > 0 {
+				pf.Prefetch(storage.KindPack, cur.Pack.String(), int64(cur.Offset), int64(cur.Length))
+			}
+		}
+		for _, id := range ids {
+			h, ok, err := r.cache.Lookup(id)
+			if err != nil || !ok {
+				continue
+			}
+			if cur.Length > 0 && h.Pack == cur.Pack && h.Offset == cur.Offset+cur.Length {
+				cur.Length += h.Length
+				continue
+			}
+			flush()
+			cur = h
+		}
+		flush()
+	}()
 }
 
 // prefetchRun loads chunks i..i+n-1 together, so that those stored next

@@ -1,6 +1,7 @@
 package engine_test
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -10,6 +11,8 @@ import (
 
 	"github.com/plakar-gw/plakar-gw/engine"
 	"github.com/plakar-gw/plakar-gw/engine/enginetest"
+	"github.com/plakar-gw/plakar-gw/engine/storage"
+	fsstore "github.com/plakar-gw/plakar-gw/engine/storage/fs"
 	"github.com/plakar-gw/plakar-gw/importers"
 	fsimporter "github.com/plakar-gw/plakar-gw/importers/fs"
 )
@@ -93,5 +96,55 @@ func TestIngestCompressesTextAfterRandom(t *testing.T) {
 	// the chunk straddling the change costs.
 	if got, limit := s.Header.Stats.StoredAdded, uint64(6<<20+3<<20+2<<20); got > limit {
 		t.Errorf("stored %d bytes for 6 MiB random + 6 MiB text, want at most %d", got, limit)
+	}
+}
+
+// prefetchStore records the ranges a store is asked to prefetch.
+type prefetchStore struct {
+	*fsstore.Store
+	mu     sync.Mutex
+	ranges int
+	bytes  int64
+}
+
+func (s *prefetchStore) Prefetch(kind storage.Kind, name string, off, length int64) {
+	s.mu.Lock()
+	s.ranges++
+	s.bytes += length
+	s.mu.Unlock()
+	s.Store.Prefetch(kind, name, off, length)
+}
+
+// TestSequentialReadHintsTheStore: a sequential reader has the store fetch
+// its chunks ahead of the decrypting read-ahead, covering the file, and
+// still reads the right bytes.
+func TestSequentialReadHintsTheStore(t *testing.T) {
+	dir := t.TempDir()
+	data := randData(8, 40<<20)
+	if err := enginetest.WriteFile(filepath.Join(dir, "big"), data); err != nil {
+		t.Fatal(err)
+	}
+	fst, err := fsstore.New(context.Background(), fsstore.Config{Path: filepath.Join(t.TempDir(), "repo")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	st := &prefetchStore{Store: fst}
+	r := enginetest.NewRepoOn(t, st)
+	s := enginetest.Ingest(t, r, dir, engine.IngestOptions{})
+	f, err := r.SnapshotFS(context.Background(), s).Open("big")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	got, err := io.ReadAll(f)
+	if err != nil || !bytes.Equal(got, data) {
+		t.Fatalf("read %d bytes (err %v), differ from the source", len(got), err)
+	}
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	// Hints run in the background; what the read-ahead window loads
+	// itself is not hinted. Most of the file must have been.
+	if st.bytes < int64(len(data))/2 {
+		t.Errorf("%d bytes in %d ranges hinted to the store for a %d-byte sequential read", st.bytes, st.ranges, len(data))
 	}
 }

@@ -72,6 +72,14 @@ type Store interface {
 	Close() error
 }
 
+// Prefetcher is a Store that can start fetching a range before it is read:
+// a folder asks the kernel to read it into the page cache in the
+// background. Prefetch returns at once and may do nothing; errors are left
+// for the read.
+type Prefetcher interface {
+	Prefetch(kind Kind, name string, off, length int64)
+}
+
 // ValidName reports whether name is safe to use as an object name on every backend.
 func ValidName(name string) bool {
 	if name == "" || name == "." || name == ".." || len(name) > 255 {

@@ -16,3 +16,8 @@ import (
 func dropCache(f *os.File) {
 	unix.Fadvise(int(f.Fd()), 0, 0, unix.FADV_DONTNEED) // advice: a failure changes nothing
 }
+
+// fadviseWillNeed starts reading a range into the page cache.
+func fadviseWillNeed(f *os.File, off, length int64) {
+	unix.Fadvise(int(f.Fd()), off, length, unix.FADV_WILLNEED) // advice, as above
+}

@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/plakar-gw/plakar-gw/engine/storage"
 	"github.com/plakar-gw/plakar-gw/internal/pagecache"
@@ -48,4 +49,38 @@ func TestPackPagesLeaveTheCache(t *testing.T) {
 	if in, total := resident(t, filepath.Join(root, "index", name)); in < total/2 {
 		t.Errorf("index delta: only %d of %d pages cached (only packs are dropped)", in, total)
 	}
+}
+
+// TestPrefetchReadsAhead: Prefetch brings the range of a pack whose pages
+// were dropped back into the page cache, without a read.
+func TestPrefetchReadsAhead(t *testing.T) {
+	root := t.TempDir()
+	s := open(t, root)
+	ctx := context.Background()
+	data := bytes.Repeat([]byte("0123456789abcdef"), 256<<10) // 4 MiB
+	name := "bb" + string(bytes.Repeat([]byte("0"), 62))
+	if err := s.Put(ctx, storage.KindPack, name, bytes.NewReader(data)); err != nil {
+		t.Fatal(err)
+	}
+	var pack string
+	filepath.WalkDir(filepath.Join(root, "packs"), func(p string, d os.DirEntry, err error) error {
+		if err == nil && d.Type().IsRegular() {
+			pack = p
+		}
+		return nil
+	})
+	if in, total := resident(t, pack); in > total/4 {
+		t.Skipf("this file system keeps dropped pages (%d of %d cached): nothing to observe", in, total)
+	}
+	s.Prefetch(storage.KindPack, name, 1<<20, 2<<20)
+	var in int
+	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+		if in, _ = resident(t, pack); in >= 512 {
+			break
+		}
+	}
+	if in < 512 {
+		t.Fatalf("%d pages cached after prefetching 2 MiB (512 pages)", in)
+	}
+	s.Prefetch(storage.KindPack, "../../escape", 0, 1<<20) // refused by name, no panic
 }

@@ -162,3 +162,18 @@ func listDir(ctx context.Context, dir string, missingOK bool, keep func(string) 
 		}
 	}
 }
+
+// Prefetch asks the kernel to read the range into the page cache in the
+// background (fadvise WILLNEED), so that the Get that follows does not wait
+// on the disk.
+func (s *Store) Prefetch(kind storage.Kind, name string, off, length int64) {
+	if s.check(context.Background(), "prefetch", kind, name) != nil {
+		return
+	}
+	f, err := os.Open(s.path(kind, name))
+	if err != nil {
+		return
+	}
+	fadviseWillNeed(f, off, length)
+	f.Close()
+}
