@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/plakar-gw/plakar-gw/engine/storage"
+	"github.com/plakar-gw/plakar-gw/engine/storage/fs"
 	"github.com/plakar-gw/plakar-gw/internal/pagecache"
 )
 
@@ -21,28 +22,33 @@ func resident(t *testing.T, path string) (in, total int) {
 	return in, total
 }
 
+// putPack puts a 4 MiB pack and returns its name, bytes and file.
+func putPack(t *testing.T, s *fs.Store, root string) (name string, data []byte, file string) {
+	t.Helper()
+	data = bytes.Repeat([]byte("0123456789abcdef"), 256<<10)
+	name = "aa" + string(bytes.Repeat([]byte("0"), 62))
+	if err := s.Put(context.Background(), storage.KindPack, name, bytes.NewReader(data)); err != nil {
+		t.Fatal(err)
+	}
+	filepath.WalkDir(filepath.Join(root, "packs"), func(p string, d os.DirEntry, err error) error {
+		if err == nil && d.Type().IsRegular() {
+			file = p
+		}
+		return nil
+	})
+	return name, data, file
+}
+
 // TestPackPagesLeaveTheCache: a pack written and synced leaves the page
 // cache (an ingest must not evict the machine's cache with its output);
 // other objects stay.
 func TestPackPagesLeaveTheCache(t *testing.T) {
 	root := t.TempDir()
 	s := open(t, root)
-	ctx := context.Background()
-	data := bytes.Repeat([]byte("0123456789abcdef"), 256<<10) // 4 MiB
-	name := "aa" + string(bytes.Repeat([]byte("0"), 62))
-	if err := s.Put(ctx, storage.KindPack, name, bytes.NewReader(data)); err != nil {
+	name, data, pack := putPack(t, s, root)
+	if err := s.Put(context.Background(), storage.KindIndex, name, bytes.NewReader(data)); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.Put(ctx, storage.KindIndex, name, bytes.NewReader(data)); err != nil {
-		t.Fatal(err)
-	}
-	var pack string
-	filepath.WalkDir(filepath.Join(root, "packs"), func(p string, d os.DirEntry, err error) error {
-		if err == nil && d.Type().IsRegular() {
-			pack = p
-		}
-		return nil
-	})
 	if in, total := resident(t, pack); in > total/4 {
 		t.Errorf("pack: %d of %d pages still cached", in, total)
 	}
@@ -56,19 +62,7 @@ func TestPackPagesLeaveTheCache(t *testing.T) {
 func TestPrefetchReadsAhead(t *testing.T) {
 	root := t.TempDir()
 	s := open(t, root)
-	ctx := context.Background()
-	data := bytes.Repeat([]byte("0123456789abcdef"), 256<<10) // 4 MiB
-	name := "bb" + string(bytes.Repeat([]byte("0"), 62))
-	if err := s.Put(ctx, storage.KindPack, name, bytes.NewReader(data)); err != nil {
-		t.Fatal(err)
-	}
-	var pack string
-	filepath.WalkDir(filepath.Join(root, "packs"), func(p string, d os.DirEntry, err error) error {
-		if err == nil && d.Type().IsRegular() {
-			pack = p
-		}
-		return nil
-	})
+	name, _, pack := putPack(t, s, root)
 	if in, total := resident(t, pack); in > total/4 {
 		t.Skipf("this file system keeps dropped pages (%d of %d cached): nothing to observe", in, total)
 	}
