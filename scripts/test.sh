@@ -9,6 +9,11 @@ cd "$(dirname "$0")/.."
 echo "== system packages"
 scripts/deps.sh
 
+# Servers the tests start must be gone when they end: the ones already
+# running (a gateway of the user's) are not the tests'.
+servers() { for n in plakar-gw vsftpd versitygw minio; do pgrep -x "$n" || true; done | sort; }
+before=$(servers)
+
 echo "== go vet"
 go vet ./...
 
@@ -56,4 +61,16 @@ for it in scripts/it/*.sh; do
 	echo "-- $it"
 	bash "$it"
 done
+echo "== no server left running"
+left=""
+for _ in $(seq 50); do
+	left=$(comm -13 <(echo "$before") <(servers) | grep . || true)
+	[ -z "$left" ] && break
+	sleep 0.1
+done
+if [ -n "$left" ]; then
+	echo "the tests left these running:"
+	for p in $left; do ps -o pid=,args= -p "$p" || true; done
+	exit 1
+fi
 echo "== all tests passed"

@@ -40,7 +40,9 @@ gw ingest --job tricky "$tmp/src" >/dev/null || rc=$?
 echo "-- serve"
 export PLAKAR_GW_ACCESS_KEY_ID=itkey
 export PLAKAR_GW_SECRET_ACCESS_KEY="it-secret-$RANDOM$RANDOM"
-gw serve --s3 127.0.0.1:0 >"$tmp/serve.out" 2>"$tmp/serve.err" &
+# The binary itself, not the gw function: $! must be the server, or the
+# cleanup kills a subshell and leaves the server running.
+"$tmp/plakar-gw" --repo "$tmp/repo" --cache-dir "$tmp/cache" serve --s3 127.0.0.1:0 >"$tmp/serve.out" 2>"$tmp/serve.err" &
 server=$!
 endpoint=""
 for _ in $(seq 100); do
