@@ -214,7 +214,6 @@ func (r *Repository) markSnapshot(ctx context.Context, s *snapshot.Snapshot, use
 	return walk(s.Header.Root, "/")
 }
 
-// checkPack reads a whole pack and opens every blob its footer lists.
 // checkBufs are one check worker's buffers: a read buffer, a sealed blob
 // (decrypted in place), and the plaintext of compressed blobs. A pack is
 // streamed blob by blob: reading whole packs made check the hungriest
@@ -225,6 +224,8 @@ type checkBufs struct {
 	sealed, plain []byte
 }
 
+// checkPack opens every blob the footer of pack p lists, reading the pack
+// in order with b's buffers.
 func (r *Repository) checkPack(ctx context.Context, p blob.ID, size int64, rep *CheckReport, b *checkBufs) error {
 	entries, dataSize, err := r.packFooter(ctx, p, size)
 	if err != nil {
