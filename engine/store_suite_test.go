@@ -2,6 +2,7 @@ package engine_test
 
 import (
 	"context"
+	"os"
 	"path/filepath"
 	"testing"
 
@@ -24,4 +25,21 @@ func TestStoreSuiteFolder(t *testing.T) {
 			return st
 		}
 	})
+}
+
+// TestMain lets the test binary run as a child process of TestLockRace.
+func TestMain(m *testing.M) {
+	enginetest.LockRaceChild(func(root string) (storage.Store, error) {
+		return fsstore.New(context.Background(), fsstore.Config{Path: root})
+	})
+	os.Exit(m.Run())
+}
+
+// TestLockRace: gc and an ingest in two processes, stopped at each lock
+// point in turn (engine/storage/s3 plays the same on S3).
+func TestLockRace(t *testing.T) {
+	enginetest.RunLockRace(t, func(t *testing.T) string { return filepath.Join(t.TempDir(), "repo") },
+		func(root string) (storage.Store, error) {
+			return fsstore.New(context.Background(), fsstore.Config{Path: root})
+		})
 }

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The repository on S3 object storage, against a real S3 server (versitygw,
 # started by scripts/s3server.sh on 127.0.0.1): the Store conformance suite,
-# the engine on the S3 store, and two serve processes sharing one bucket.
+# the engine on the S3 store (with gc racing an ingest of another process at
+# each lock point), and two serve processes sharing one bucket.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 state=$(mktemp -d /tmp/plakar-gw-s3store.XXXXXX)

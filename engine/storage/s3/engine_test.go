@@ -216,3 +216,15 @@ func TestStoreSuiteS3(t *testing.T) {
 		}
 	})
 }
+
+// TestLockRace: gc and an ingest in two processes on one bucket, stopped
+// at each lock point in turn (the same play as on the folder store).
+func TestLockRace(t *testing.T) {
+	cfg := server(t)
+	bucket := newBucket(t, cfg)
+	n := 0
+	enginetest.RunLockRace(t, func(t *testing.T) string {
+		n++
+		return fmt.Sprintf("%s/race%d", bucket, n)
+	}, openLocation)
+}

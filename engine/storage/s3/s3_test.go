@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"os"
+	"strings"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -12,6 +13,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	awss3 "github.com/aws/aws-sdk-go-v2/service/s3"
 
+	"github.com/plakar-gw/plakar-gw/engine/enginetest"
 	"github.com/plakar-gw/plakar-gw/engine/storage"
 	s3store "github.com/plakar-gw/plakar-gw/engine/storage/s3"
 	"github.com/plakar-gw/plakar-gw/engine/storage/storagetest"
@@ -28,9 +30,26 @@ func server(t *testing.T) s3store.Config {
 		}
 		t.Skip("no S3 server: scripts/it/s3store.sh runs these tests against a real one (PLAKAR_GW_TEST_S3_ENDPOINT)")
 	}
-	return s3store.Config{Endpoint: ep, PathStyle: true, Region: "us-east-1",
+	return envConfig()
+}
+
+func envConfig() s3store.Config {
+	return s3store.Config{Endpoint: os.Getenv("PLAKAR_GW_TEST_S3_ENDPOINT"), PathStyle: true, Region: "us-east-1",
 		AccessKeyID: os.Getenv("PLAKAR_GW_TEST_S3_ACCESS_KEY"), SecretAccessKey: os.Getenv("PLAKAR_GW_TEST_S3_SECRET_KEY"),
 		PartSize: 5 << 20} // S3's minimum part size, so that LargeObject goes multipart
+}
+
+// TestMain lets the test binary run as a child process of TestLockRace.
+func TestMain(m *testing.M) {
+	enginetest.LockRaceChild(openLocation)
+	os.Exit(m.Run())
+}
+
+// openLocation opens "bucket/prefix" on the test server.
+func openLocation(loc string) (storage.Store, error) {
+	cfg := envConfig()
+	cfg.Bucket, cfg.Prefix, _ = strings.Cut(loc, "/")
+	return s3store.New(context.Background(), cfg)
 }
 
 // newBucket makes an empty bucket for one test.
