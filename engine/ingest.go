@@ -143,13 +143,13 @@ type ingest struct {
 }
 
 func newIngest(ctx context.Context, r *Repository, imp importers.Importer, o IngestOptions, parent *snapshot.Snapshot) *ingest {
-	max := r.cfg.Chunker.Max
+	small := r.cfg.Chunker.Min // readSmall's buffers; chunks stay in the chunker's
 	return &ingest{
 		ctx: ctx, r: r, imp: imp, o: o, parent: parent,
 		files:  make(chan *fileJob, 64),
 		chunks: make(chan *chunkJob, 2),
 		events: make(chan event, 4096),
-		pool:   sync.Pool{New: func() any { b := make([]byte, 0, max); return &b }},
+		pool:   sync.Pool{New: func() any { b := make([]byte, 0, small); return &b }},
 	}
 }
 

@@ -25,12 +25,13 @@ type fileJob struct {
 
 // chunkJob is one chunk for a sealer; it writes *out and calls wg.Done.
 type chunkJob struct {
-	data *[]byte
-	hint *streamHint
-	out  *tree.Chunk
-	wg   *sync.WaitGroup
-	err  *error
-	mu   *sync.Mutex
+	data    []byte
+	release func() // data is the chunker's, kept until then
+	hint    *streamHint
+	out     *tree.Chunk
+	wg      *sync.WaitGroup
+	err     *error
+	mu      *sync.Mutex
 }
 
 // readFiles reads and chunks files. Small files are sealed right here; the
@@ -133,16 +134,16 @@ func (in *ingest) chunkFile(job *fileJob, ch *cdc.Chunker) error {
 	for {
 		data, err := ch.Next()
 		if len(data) > 0 {
-			bp := in.pool.Get().(*[]byte)
-			*bp = append((*bp)[:0], data...)
 			out := &tree.Chunk{}
 			outs = append(outs, out)
 			size += int64(len(data))
 			in.o.Progress.Bytes.Add(uint64(len(data)))
 			wg.Add(1)
+			job := &chunkJob{data: data, release: ch.Keep(), hint: &hint, out: out, wg: &wg, err: &first, mu: &mu}
 			select {
-			case in.chunks <- &chunkJob{data: bp, hint: &hint, out: out, wg: &wg, err: &first, mu: &mu}:
+			case in.chunks <- job:
 			case <-in.ctx.Done():
+				job.release()
 				wg.Done()
 				return in.ctx.Err()
 			}
@@ -171,14 +172,14 @@ func (in *ingest) chunkFile(job *fileJob, ch *cdc.Chunker) error {
 func (in *ingest) seal() error {
 	var failed error
 	for j := range in.chunks {
-		data := *j.data
+		data := j.data
 		err := in.ctx.Err()
 		if err == nil {
 			var id blob.ID
 			id, err = in.w.AddChunk(blob.Data, data, j.hint)
 			*j.out = tree.Chunk{ID: id, Size: uint32(len(data))}
 		}
-		in.pool.Put(j.data)
+		j.release()
 		if err != nil {
 			err = fatalError{err}
 			j.mu.Lock()

@@ -1,12 +1,10 @@
 package engine
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"crypto/rand"
 	"fmt"
-	"io"
 	"sync"
 	"sync/atomic"
 
@@ -47,14 +45,11 @@ type blobWriter struct {
 	storedAdded atomic.Uint64
 }
 
-// packStream is a pack being written: blobs go into pw, and Put reads the
-// other end of the pipe.
+// packStream is a pack being written: blobs go into pipe, and Put reads
+// the other end.
 type packStream struct {
-	name blob.ID
-	pw   *io.PipeWriter
-	// bw gathers blobs before the pipe: a pipe write waits for the
-	// uploader to take it, under the writer's lock, once per small blob.
-	bw      *bufio.Writer
+	name    blob.ID
+	pipe    *packPipe
 	done    chan error
 	size    int
 	entries []pack.Entry
@@ -118,7 +113,6 @@ func (w *blobWriter) addWithID(t blob.Type, id blob.ID, plain []byte, hint *stre
 		c = pack.None
 	}
 	sp := sealBufs.Get().(*[]byte)
-	defer sealBufs.Put(sp)
 	sealed := pack.SealBlob(w.r.key, (*sp)[:0], c, t, id, plain)
 	if hint != nil {
 		hint.raw.Store(pack.StoredRaw(sealed))
@@ -135,14 +129,19 @@ func (w *blobWriter) addWithID(t blob.Type, id blob.ID, plain []byte, hint *stre
 	}
 	p.entries = append(p.entries, pack.Entry{Type: t, ID: id, Offset: uint32(p.size), Length: uint32(len(sealed)), Raw: uint32(len(plain))})
 	p.size += len(sealed)
-	_, err = p.bw.Write(sealed)
+	if len(sealed) >= ownedBlob {
+		err = p.pipe.WriteOwned(sealed, func() { sealBufs.Put(sp) })
+	} else {
+		_, err = p.pipe.Write(sealed)
+		sealBufs.Put(sp)
+	}
 	full := p.size >= pack.TargetSize
 	if full || err != nil {
 		delete(w.open, t)
 	}
 	w.mu.Unlock()
 	if err != nil {
-		p.pw.CloseWithError(err)
+		p.pipe.CloseWithError(err)
 		return fmt.Errorf("writing pack %s: %w", p.name, err)
 	}
 	if full {
@@ -151,18 +150,12 @@ func (w *blobWriter) addWithID(t blob.Type, id blob.ID, plain []byte, hint *stre
 	return w.ctx.Err()
 }
 
-// packWriteBuf is the size of a pack's write buffer.
-const packWriteBuf = 1 << 20
-
 func (w *blobWriter) startPack() *packStream {
-	p := &packStream{done: make(chan error, 1)}
+	p := &packStream{done: make(chan error, 1), pipe: newPackPipe()}
 	rand.Read(p.name[:])
-	pr, pw := io.Pipe()
-	p.pw = pw
-	p.bw = bufio.NewWriterSize(pw, packWriteBuf)
 	go func() {
-		err := w.r.store.Put(w.ctx, storage.KindPack, p.name.String(), pr)
-		pr.CloseWithError(fmt.Errorf("pack upload ended: %v", err))
+		err := w.r.store.Put(w.ctx, storage.KindPack, p.name.String(), p.pipe)
+		p.pipe.closeRead(fmt.Errorf("pack upload ended: %v", err))
 		p.done <- err
 	}()
 	return p
@@ -173,11 +166,10 @@ func (w *blobWriter) startPack() *packStream {
 func (w *blobWriter) closePack(p *packStream) error {
 	tail := pack.Tail(w.r.key, p.entries)
 	w.storedAdded.Add(uint64(len(tail)))
-	_, err := p.bw.Write(tail)
-	if err == nil {
-		err = p.bw.Flush()
+	_, err := p.pipe.Write(tail)
+	if cerr := p.pipe.CloseWithError(err); err == nil {
+		err = cerr
 	}
-	p.pw.CloseWithError(err)
 	w.uploads.Go(func() error {
 		if err := <-p.done; err != nil {
 			return err
@@ -218,6 +210,10 @@ func (w *blobWriter) Flush() error {
 	return w.r.cache.Merge(name.String(), d)
 }
 
+// ownedBlob is the size from which a sealed blob is handed to its pack's
+// pipe as it is rather than copied into the pipe's buffer.
+const ownedBlob = 128 << 10
+
 // Seal buffers are reused across blobs: allocating (and zeroing) a fresh
 // buffer per chunk showed up in profiles.
 var sealBufs = sync.Pool{New: func() any { return new([]byte) }}
@@ -234,7 +230,7 @@ func (w *blobWriter) Abort(cause error) {
 	}
 	w.mu.Unlock()
 	for _, p := range open {
-		p.pw.CloseWithError(fmt.Errorf("ingest aborted: %w", cause))
+		p.pipe.CloseWithError(fmt.Errorf("ingest aborted: %w", cause))
 		<-p.done
 	}
 	w.uploads.Wait()

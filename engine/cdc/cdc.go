@@ -12,6 +12,8 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"sync"
+	"sync/atomic"
 
 	"github.com/PlakarKorp/go-cdc-chunkers"
 	"github.com/PlakarKorp/go-cdc-chunkers/chunkers/fastcdc"
@@ -30,11 +32,34 @@ type Chunker struct {
 	p            Params
 
 	r          io.Reader
+	cur        *slab // the buffer being cut, nil between streams
 	buf        []byte
-	start, end int // unconsumed bytes are buf[start:end]
+	start, end int // unconsumed bytes are buf[start:end]; buf is cur.buf
 	eof        bool
 	err        error
 }
+
+// slab is a chunker's buffer. A chunk kept past the next call of Next
+// (Keep) holds a reference to its slab; the chunker then reads on into a
+// fresh slab rather than over those bytes, and the slab goes back to a
+// pool shared by all chunkers when the last reference goes. So chunks
+// reach the sealers without being copied out of the buffer they were read
+// into. A chunker holds no slab between streams: an ingest's readers are
+// mostly on small files, which need none.
+type slab struct {
+	buf  []byte
+	refs atomic.Int32 // the chunker's own, plus one per kept chunk
+	pool *sync.Pool
+}
+
+func (s *slab) release() {
+	if s.refs.Add(-1) == 0 {
+		s.pool.Put(s)
+	}
+}
+
+// slabPools holds a *sync.Pool of slabs per slab size.
+var slabPools sync.Map
 
 // New returns a chunker for p, keyed by key (the repository's chunker key).
 func New(p Params, key []byte) (*Chunker, error) {
@@ -53,10 +78,42 @@ func New(p Params, key []byte) (*Chunker, error) {
 	} else {
 		c.maskS, c.maskL = masks(p.Avg, 2)
 	}
-	// Two maximal chunks, as the library: an ingest keeps one chunker
-	// per file reader.
-	c.buf = make([]byte, 2*p.Max)
 	return c, nil
+}
+
+// newSlab returns a slab of two maximal chunks, as the library's buffer.
+func (c *Chunker) newSlab() *slab {
+	size := 2 * c.p.Max
+	p, ok := slabPools.Load(size)
+	if !ok {
+		p, _ = slabPools.LoadOrStore(size, &sync.Pool{})
+	}
+	pool := p.(*sync.Pool)
+	s, _ := pool.Get().(*slab)
+	if s == nil {
+		s = &slab{buf: make([]byte, size), pool: pool}
+	}
+	s.refs.Store(1)
+	return s
+}
+
+// setSlab makes s (nil: none) the chunker's buffer, dropping its hold on
+// the previous one.
+func (c *Chunker) setSlab(s *slab) {
+	if c.cur != nil {
+		c.cur.release()
+	}
+	c.cur, c.buf = s, nil
+	if s != nil {
+		c.buf = s.buf
+	}
+}
+
+// Keep makes the chunk Next returned last outlive later calls of Next and
+// Reset: its bytes stay as they are until release is called, once.
+func (c *Chunker) Keep() (release func()) {
+	c.cur.refs.Add(1)
+	return c.cur.release
 }
 
 // masks are the library's normalized-chunking masks: level bits more than
@@ -85,6 +142,9 @@ func spacedMask(ones, total int) uint64 {
 
 // Reset starts cutting r.
 func (c *Chunker) Reset(r io.Reader) {
+	if c.cur != nil && c.cur.refs.Load() != 1 {
+		c.setSlab(nil) // kept chunks still point into this one
+	}
 	c.r, c.start, c.end, c.eof, c.err = r, 0, 0, false, nil
 }
 
@@ -96,6 +156,7 @@ func (c *Chunker) Next() ([]byte, error) {
 	}
 	n := c.end - c.start
 	if n == 0 {
+		c.setSlab(nil)
 		if c.err != nil {
 			return nil, c.err
 		}
@@ -112,11 +173,22 @@ func (c *Chunker) Next() ([]byte, error) {
 	return data[:cut:cut], nil
 }
 
-// fill moves the unconsumed bytes to the front and reads until the buffer
-// is full or the stream ends.
+// fill moves the unconsumed bytes to the front, or to a fresh slab when
+// kept chunks still point into this one, and reads until the buffer is
+// full or the stream ends.
 func (c *Chunker) fill() {
+	if c.cur == nil {
+		c.setSlab(c.newSlab())
+	}
 	if c.start > 0 {
-		c.end = copy(c.buf, c.buf[c.start:c.end])
+		if c.cur.refs.Load() == 1 {
+			c.end = copy(c.buf, c.buf[c.start:c.end])
+		} else {
+			old := c.buf[c.start:c.end]
+			next := c.newSlab()
+			c.end = copy(next.buf, old)
+			c.setSlab(next)
+		}
 		c.start = 0
 	}
 	for c.end < len(c.buf) {

@@ -175,3 +175,86 @@ func BenchmarkChunker(b *testing.B) {
 		}
 	})
 }
+
+// TestKeptChunks: chunks kept with Keep stay intact while the chunker
+// reads on, across Reset to another stream, whatever order they are
+// released in; the cuts are those of chunks that are not kept, and
+// released slabs are reused.
+func TestKeptChunks(t *testing.T) {
+	p := Params{Min: 2 << 10, Avg: 8 << 10, Max: 64 << 10}
+	key := bytes.Repeat([]byte{5}, 32)
+	c, err := New(p, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	plain, err := New(p, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	type kept struct {
+		data, want []byte
+		release    func()
+	}
+	var held []kept
+	check := func() {
+		t.Helper()
+		for i, k := range held {
+			if !bytes.Equal(k.data, k.want) {
+				t.Fatalf("kept chunk %d was overwritten", i)
+			}
+		}
+	}
+	slabs := map[*slab]bool{}
+	var last *slab
+	taken := 0 // slabs the chunker took, new or reused
+	for stream := range 4 {
+		data := randBytes(uint64(40+stream), 1<<20+stream*777)
+		want := ourCuts(t, plain, bytes.NewReader(data), data)
+		c.Reset(iotest.HalfReader(bytes.NewReader(data)))
+		var cuts []int
+		off := 0
+		for i := 0; ; i++ {
+			chunk, err := c.Next()
+			if errors.Is(err, io.EOF) {
+				break
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			slabs[c.cur] = true
+			if c.cur != last {
+				last = c.cur
+				taken++
+			}
+			cuts = append(cuts, len(chunk))
+			held = append(held, kept{chunk, data[off : off+len(chunk)], c.Keep()})
+			off += len(chunk)
+			check()
+			// Release in another order than kept: every other chunk at
+			// once, the rest in batches, some only after the next Reset.
+			if i%2 == 1 {
+				k := held[len(held)-2]
+				k.release()
+				held = append(held[:len(held)-2], held[len(held)-1])
+			}
+			if len(held) > 12 {
+				for _, k := range held[:6] {
+					k.release()
+				}
+				held = held[6:]
+			}
+		}
+		if fmt.Sprint(cuts) != fmt.Sprint(want) {
+			t.Fatalf("stream %d: kept cuts %v..., plain %v...", stream, head(cuts), head(want))
+		}
+		check()
+	}
+	for _, k := range held {
+		k.release()
+	}
+	// Released slabs are taken again (sync.Pool keeps most of them; the
+	// race detector makes it drop a quarter).
+	if len(slabs) > taken*3/4 {
+		t.Errorf("%d different slabs taken %d times: released slabs are not reused", len(slabs), taken)
+	}
+}

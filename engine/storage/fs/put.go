@@ -69,8 +69,13 @@ func writeSynced(ctx context.Context, f *os.File, r io.Reader, uncache bool) err
 	// onlyWriter hides (*os.File).ReadFrom so that io.CopyBuffer reads
 	// through ctxReader into our buffer instead of around it.
 	type onlyWriter struct{ io.Writer }
-	buf := make([]byte, copyBuf)
-	if _, err := io.CopyBuffer(onlyWriter{f}, ctxReader{ctx, r}, buf); err != nil {
+	if wt, ok := r.(io.WriterTo); ok {
+		// The reader has the bytes in buffers of its own (the engine's
+		// pack pipe): write those, instead of copying them into ours.
+		if _, err := wt.WriteTo(ctxWriter{ctx, onlyWriter{f}}); err != nil {
+			return err
+		}
+	} else if _, err := io.CopyBuffer(onlyWriter{f}, ctxReader{ctx, r}, make([]byte, copyBuf)); err != nil {
 		return err
 	}
 	if err := f.Sync(); err != nil {
@@ -80,6 +85,19 @@ func writeSynced(ctx context.Context, f *os.File, r io.Reader, uncache bool) err
 		dropCache(f)
 	}
 	return f.Close()
+}
+
+// ctxWriter fails the copy as soon as ctx is done.
+type ctxWriter struct {
+	ctx context.Context
+	w   io.Writer
+}
+
+func (c ctxWriter) Write(p []byte) (int, error) {
+	if err := c.ctx.Err(); err != nil {
+		return 0, err
+	}
+	return c.w.Write(p)
 }
 
 // ctxReader fails the copy as soon as ctx is done.
