@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"io"
+	"io/fs"
+	"os"
 	"math/rand/v2"
 	"path/filepath"
 	"sync"
@@ -265,5 +267,85 @@ func TestWriteRangeTo(t *testing.T) {
 	var b bytes.Buffer
 	if n, err := rw.WriteRangeTo(&b, int64(len(data))-10, 20); err != io.ErrUnexpectedEOF || n != 10 || !bytes.Equal(b.Bytes(), data[len(data)-10:]) {
 		t.Errorf("range past the end: %d bytes, %v", n, err)
+	}
+}
+
+// TestDiskChunkCache: with a disk chunk cache (repositories on object
+// storage), a chunk read from the store twice is kept on disk, and later
+// reads, sequential or at random, cost no store read; a damaged cached
+// chunk is never served: it is read from the store again and dropped.
+func TestDiskChunkCache(t *testing.T) {
+	_, root, s, data := oneFileSnapshot(t, 15, 6<<20)
+	fst, err := fsstore.New(context.Background(), fsstore.Config{Path: root})
+	if err != nil {
+		t.Fatal(err)
+	}
+	st := &countingStore{Store: fst}
+	cacheDir := t.TempDir()
+	r, err := engine.Open(context.Background(), st, engine.Options{Passphrase: []byte(enginetest.Passphrase),
+		CacheDir: cacheDir, ChunkCache: -1, DiskChunkCache: 64 << 20})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	fsys := r.SnapshotFS(context.Background(), s)
+	read := func(what string) int64 {
+		t.Helper()
+		before := st.packGets.Load()
+		got, err := fs.ReadFile(fsys, "f")
+		if err != nil || !bytes.Equal(got, data) {
+			t.Fatalf("%s: %d bytes, %v", what, len(got), err)
+		}
+		f, err := fsys.Open("f")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer f.Close()
+		buf := make([]byte, 100<<10)
+		for off := len(data) - len(buf); off >= 0; off -= 1 << 20 {
+			if _, err := f.(io.ReaderAt).ReadAt(buf, int64(off)); err != nil || !bytes.Equal(buf, data[off:off+len(buf)]) {
+				t.Fatalf("%s: read at %d: %v", what, off, err)
+			}
+		}
+		return st.packGets.Load() - before
+	}
+	if n := read("first read"); n == 0 {
+		t.Fatal("the first read did not touch the store")
+	}
+	read("second read") // chunks missed twice: now cached
+	cached, _ := filepath.Glob(filepath.Join(cacheDir, r.ID(), "chunks", "*", "*"))
+	if len(cached) < 4 {
+		t.Fatalf("%d chunks cached after two reads of a 6 MiB file", len(cached))
+	}
+	hits := r.CacheStats().DiskHits
+	if n := read("third read"); n != 0 {
+		t.Errorf("third read: %d pack reads, want none", n)
+	}
+	if r.CacheStats().DiskHits == hits {
+		t.Error("disk hits not counted")
+	}
+
+	// Flip a byte of every cached chunk: the reads come back right, from
+	// the store, and no damaged file stays (a chunk missed twice again is
+	// cached again, from the store's bytes).
+	damaged := map[string][]byte{}
+	for _, p := range cached {
+		b, err := os.ReadFile(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b[len(b)/2] ^= 1
+		if err := os.WriteFile(p, b, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		damaged[p] = b
+	}
+	if n := read("read after damage"); n == 0 {
+		t.Error("damaged cached chunks were served")
+	}
+	for p, bad := range damaged {
+		if b, err := os.ReadFile(p); err == nil && bytes.Equal(b, bad) {
+			t.Errorf("damaged %s still cached", filepath.Base(p))
+		}
 	}
 }

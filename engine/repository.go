@@ -50,12 +50,19 @@ type Options struct {
 	// more in flight. Beyond one chunk, read-ahead draws on a budget
 	// shared by all readers (readAheadBudget).
 	ReadAhead int
+	// DiskChunkCache is how many bytes of hot chunks are kept in the
+	// cache folder (cache.Chunks), for repositories where each store read
+	// is a round trip to object storage; 0 disables it.
+	DiskChunkCache int64
 }
 
 // CacheStats count cache hits and misses since the repository was opened.
 type CacheStats struct {
 	NodeHits, NodeMisses   uint64 // tree nodes (memory, then disk cache)
 	ChunkHits, ChunkMisses uint64 // file chunks (memory)
+	// DiskHits and DiskMisses count chunks found, or not, in the disk
+	// chunk cache (only with Options.DiskChunkCache).
+	DiskHits, DiskMisses uint64
 	// ChunkReadAhead counts chunk reads served by a sequential reader's
 	// read-ahead window, loaded before they were asked for.
 	ChunkReadAhead uint64
@@ -63,15 +70,18 @@ type CacheStats struct {
 
 // Repository is an open repository. It is safe for concurrent use.
 type Repository struct {
-	store       storage.Store
-	key         *crypto.Key
-	cfg         *configObject
-	cache       *cache.Cache
-	nodes       *nodeCache
-	chunks      *lru.Cache[blob.ID, []byte] // nil when disabled
-	readAhead   int
-	raBudget    budget
-	stats       struct{ nodeHits, nodeMisses, chunkHits, chunkMisses, chunkReadAhead atomic.Uint64 }
+	store     storage.Store
+	key       *crypto.Key
+	cfg       *configObject
+	cache     *cache.Cache
+	nodes     *nodeCache
+	chunks    *lru.Cache[blob.ID, []byte] // nil when disabled
+	disk      *cache.Chunks               // nil when disabled
+	readAhead int
+	raBudget  budget
+	stats     struct {
+		nodeHits, nodeMisses, chunkHits, chunkMisses, chunkReadAhead, diskHits, diskMisses atomic.Uint64
+	}
 	compression pack.Compression
 	policyMu    sync.RWMutex
 	policy      Policy
@@ -170,6 +180,12 @@ func Open(ctx context.Context, st storage.Store, o Options) (*Repository, error)
 			n = 16
 		}
 		r.chunks, _ = lru.New[blob.ID, []byte](n)
+	}
+	if o.DiskChunkCache > 0 {
+		if r.disk, err = cache.OpenChunks(filepath.Join(dir, c.ID, "chunks"), o.DiskChunkCache); err != nil {
+			r.Close()
+			return nil, err
+		}
 	}
 	if err := r.SyncIndex(ctx); err != nil {
 		r.Close()
@@ -303,6 +319,9 @@ func (r *Repository) loadChunksInto(ctx context.Context, ids []blob.ID, pooled b
 		}
 		r.stats.chunkMisses.Add(1)
 		hs[i], errs[i] = r.lookup(ctx, id)
+		if errs[i] == nil && r.disk != nil {
+			out[i], errs[i] = r.loadFromDisk(hs[i], pooled, bufs, i)
+		}
 	}
 	const maxCoalesce = 8 << 20
 	for i := 0; i < len(ids); {
@@ -323,6 +342,16 @@ func (r *Repository) loadChunksInto(ctx context.Context, ids []blob.ID, pooled b
 			rb = newRunBuf(int(run.Length))
 		}
 		sealed, err := r.readSealedInto(ctx, run, rb)
+		if err == nil && r.disk != nil {
+			// Before the blobs are decrypted in place.
+			for k := i; k < j; k++ {
+				r.stats.diskMisses.Add(1)
+				if r.disk.Missed(ids[k]) {
+					off := int64(hs[k].Offset) - int64(hs[i].Offset)
+					r.disk.Put(ids[k], sealed[off:off+int64(hs[k].Length)])
+				}
+			}
+		}
 		// One read, then each blob opened on its own goroutine: the
 		// decryption and hashing of a run use every core.
 		open := func(k int) {
@@ -368,11 +397,46 @@ func (r *Repository) loadChunksInto(ctx context.Context, ids []blob.ID, pooled b
 	return out, errs, bufs
 }
 
+// loadFromDisk opens chunk h from the disk chunk cache: nil without an
+// error when it is not there, or damaged (then dropped, and read from the
+// store as if never cached). With pooled, the chunk lives in a pooled
+// buffer, bufs[i], with one reference for the caller.
+func (r *Repository) loadFromDisk(h blob.Handle, pooled bool, bufs []*runBuf, i int) ([]byte, error) {
+	var rb *runBuf
+	var dst []byte
+	if pooled {
+		rb = newRunBuf(int(h.Length))
+		dst = rb.b
+	}
+	sealed, ok := r.disk.Get(h.ID, dst)
+	if ok && int64(len(sealed)) == int64(h.Length) {
+		if plain, err := pack.OpenBlobInPlace(r.key, h, sealed); err == nil {
+			r.stats.diskHits.Add(1)
+			switch {
+			case rb != nil:
+				rb.hold(1)
+				bufs[i] = rb
+			case r.chunks != nil:
+				r.chunks.Add(h.ID, plain)
+			}
+			return plain, nil
+		}
+	}
+	if ok {
+		r.disk.Remove(h.ID)
+	}
+	if rb != nil {
+		rb.hold(0)
+	}
+	return nil, nil
+}
+
 // CacheStats returns the cache counters.
 func (r *Repository) CacheStats() CacheStats {
 	return CacheStats{NodeHits: r.stats.nodeHits.Load(), NodeMisses: r.stats.nodeMisses.Load(),
 		ChunkHits: r.stats.chunkHits.Load(), ChunkMisses: r.stats.chunkMisses.Load(),
-		ChunkReadAhead: r.stats.chunkReadAhead.Load()}
+		ChunkReadAhead: r.stats.chunkReadAhead.Load(),
+		DiskHits:       r.stats.diskHits.Load(), DiskMisses: r.stats.diskMisses.Load()}
 }
 
 // loadNode reads a tree node through the memory and disk caches. The disk

@@ -72,6 +72,9 @@ type S3Config struct {
 	AccessKeyID         string `mapstructure:"access_key_id"`
 	SecretAccessKeyFile string `mapstructure:"secret_access_key_file"`
 	Profile             string `mapstructure:"profile"`
+	// ChunkCacheMB bounds the disk cache of hot chunks in MiB; 0 turns it
+	// off.
+	ChunkCacheMB int64 `mapstructure:"chunk_cache_mb"`
 }
 
 // LogConfig selects the log format.
@@ -173,6 +176,7 @@ var keys = []key{
 	{"repository.s3.access_key_id", []string{EnvPrefix + "REPO_S3_ACCESS_KEY_ID"}, nil},
 	{"repository.s3.secret_access_key_file", []string{EnvPrefix + "REPO_S3_SECRET_ACCESS_KEY_FILE"}, nil},
 	{"repository.s3.profile", []string{EnvPrefix + "REPO_S3_PROFILE"}, nil},
+	{"repository.s3.chunk_cache_mb", []string{EnvPrefix + "REPO_S3_CHUNK_CACHE_MB"}, func() string { return "1024" }},
 	{"log.format", []string{EnvPrefix + "LOG_FORMAT"}, func() string { return "text" }},
 	{"signing.key", []string{EnvPrefix + "SIGNING_KEY"}, nil},
 	{"signing.trusted_keys", []string{EnvPrefix + "SIGNING_TRUSTED_KEYS"}, nil},
@@ -354,6 +358,9 @@ func (c *Config) Validate() error {
 		if err := l.validate("listeners." + name); err != nil {
 			return err
 		}
+	}
+	if c.Repository.S3.ChunkCacheMB < 0 {
+		return fmt.Errorf("repository.s3.chunk_cache_mb: %d is negative", c.Repository.S3.ChunkCacheMB)
 	}
 	if c.MaxConcurrentJobs < 1 {
 		return fmt.Errorf("max_concurrent_jobs: %d, want at least 1", c.MaxConcurrentJobs)

@@ -75,9 +75,11 @@ func (m *Metrics) WatchCache(stats func() engine.CacheStats) {
 		{"chunk", "hit", func(s engine.CacheStats) uint64 { return s.ChunkHits }},
 		{"chunk", "miss", func(s engine.CacheStats) uint64 { return s.ChunkMisses }},
 		{"readahead", "hit", func(s engine.CacheStats) uint64 { return s.ChunkReadAhead }},
+		{"chunk_disk", "hit", func(s engine.CacheStats) uint64 { return s.DiskHits }},
+		{"chunk_disk", "miss", func(s engine.CacheStats) uint64 { return s.DiskMisses }},
 	} {
 		m.reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "plakar_gw_cache_lookups_total",
-			Help:        "Lookups in the repository's caches, by cache (tree nodes, file chunks, chunks a sequential reader found loaded ahead) and result.",
+			Help:        "Lookups in the repository's caches, by cache (tree nodes, file chunks in memory, chunks a sequential reader found loaded ahead, chunks in the disk cache of a repository on object storage) and result.",
 			ConstLabels: prometheus.Labels{"cache": c.cache, "result": c.result}},
 			func() float64 { return float64(c.get(stats())) }))
 	}

@@ -94,8 +94,10 @@ func OpenRepository(ctx context.Context, c *Config) (*engine.Repository, error) 
 	}
 	o := engine.Options{Passphrase: pass, CacheDir: c.Repository.CacheDir}
 	if strings.HasPrefix(c.Repository.Path, "s3://") {
-		// Each chunk is a GET with a round trip: keep several in flight.
+		// Each chunk is a GET with a round trip: keep several in flight,
+		// and the hot ones on local disk.
 		o.ReadAhead = 8
+		o.DiskChunkCache = c.Repository.S3.ChunkCacheMB << 20
 	}
 	r, err := engine.Open(ctx, st, o)
 	// Stretching the passphrase (argon2id) used 64 MiB that is garbage

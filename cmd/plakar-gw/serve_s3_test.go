@@ -71,6 +71,24 @@ func TestServeTwoGatewaysOnS3Repository(t *testing.T) {
 		}
 	}
 	t.Logf("the third process's snapshot was on both gateways %v after its ingest started", time.Since(start))
+
+	// big.bin read from the bucket a second time: its chunks are now hot,
+	// kept in gateway 0's disk chunk cache, and read back right from it.
+	cl := s3Client(gws[0].addrs["s3"], "GWKEY", "gwsecret")
+	for range 2 {
+		out, err := cl.GetObject(context.Background(), &s3.GetObjectInput{Bucket: aws.String("second-latest"), Key: aws.String("big.bin")})
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := io.ReadAll(out.Body)
+		out.Body.Close()
+		if err != nil || !bytes.Equal(got, big) {
+			t.Fatalf("GET big.bin again: %d bytes, %v", len(got), err)
+		}
+	}
+	if cached, _ := filepath.Glob(filepath.Join(c.dir, "cache-gw0", "*", "chunks", "*", "*")); len(cached) < 8 {
+		t.Errorf("gateway 0 keeps %d chunks of an 8 MiB file read three times on disk", len(cached))
+	}
 }
 
 // TestRepoCopyFolderToS3: a folder repository copied to the S3 server
