@@ -479,7 +479,7 @@ func TestIntegrityTamperedCache(t *testing.T) {
 				t.Fatal(err)
 			}
 			err = db.Update(func(tx *bolt.Tx) error {
-				b := tx.Bucket([]byte("trees"))
+				b := tx.Bucket([]byte("trees-a")) // the first generation
 				if b == nil {
 					return errors.New("no trees bucket in the cache")
 				}

@@ -451,7 +451,7 @@ func (r *Repository) loadNode(ctx context.Context, id blob.ID) (*tree.Node, erro
 	if err != nil {
 		return nil, err
 	}
-	sealed, cached := r.cache.Tree(id)
+	sealed, cached, stale := r.cache.Tree(id)
 	if cached {
 		r.stats.nodeHits.Add(1)
 	} else {
@@ -475,7 +475,7 @@ func (r *Repository) loadNode(ctx context.Context, id blob.ID) (*tree.Node, erro
 	if err != nil {
 		return nil, fmt.Errorf("%w: tree node %s: %v", vfs.ErrCorrupt, id, err)
 	}
-	if !cached {
+	if !cached || stale {
 		// bbolt batches writes with a delay of a few ms: a reader walking
 		// cold nodes one by one must not wait for it.
 		r.bg.Add(1)

@@ -1,6 +1,8 @@
 // Package cache owns a repository's local cache: an embedded bbolt database
 // holding the merged index (blob id → pack location), the names of the index
-// deltas merged so far, and decrypted tree nodes. It is only a cache: it can
+// deltas merged so far, and sealed tree nodes (TreeCacheBytes at most, the
+// least recently used out first); and hot file chunks of repositories on
+// object storage (Chunks), in files beside it. It is only a cache: it can
 // be deleted at any time and is rebuilt from the repository, and it keeps the
 // index on disk so that a repository of many millions of blobs does not have
 // to fit in memory.
@@ -27,16 +29,31 @@ import (
 var (
 	bucketBlobs  = []byte("blobs")
 	bucketDeltas = []byte("deltas")
-	bucketTrees  = []byte("trees")
+	bucketMeta   = []byte("meta")
+	// Tree nodes live in two generations: new ones go to the current
+	// bucket, and when it holds half of TreeCacheBytes the older bucket is
+	// emptied and becomes the current one. A node read from the older
+	// generation is put in the current one again, so what is used stays.
+	bucketTreesA = []byte("trees-a")
+	bucketTreesB = []byte("trees-b")
+	// Before generations, one unbounded bucket: dropped at open.
+	bucketTreesV1 = []byte("trees")
+
+	metaTreesCurrent = []byte("trees-current") // "a" or "b"
+	metaTreesBytes   = []byte("trees-bytes")   // bytes put in the current generation
 )
+
+// TreeCacheBytes bounds the tree nodes kept on disk.
+const TreeCacheBytes = 256 << 20
 
 // MaxSlots bounds the number of concurrent processes with a cache each.
 const MaxSlots = 16
 
 // Cache is safe for concurrent use.
 type Cache struct {
-	db   *bolt.DB
-	Path string
+	db       *bolt.DB
+	Path     string
+	treesGen int64 // bytes of one tree generation
 }
 
 // Open opens (or creates) the first free cache slot in dir.
@@ -74,7 +91,12 @@ func openSlot(path string) (*Cache, error) {
 		}
 	}
 	err = db.Update(func(tx *bolt.Tx) error {
-		for _, b := range [][]byte{bucketBlobs, bucketDeltas, bucketTrees} {
+		if tx.Bucket(bucketTreesV1) != nil {
+			if err := tx.DeleteBucket(bucketTreesV1); err != nil {
+				return err
+			}
+		}
+		for _, b := range [][]byte{bucketBlobs, bucketDeltas, bucketMeta, bucketTreesA, bucketTreesB} {
 			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
 				return err
 			}
@@ -85,7 +107,7 @@ func openSlot(path string) (*Cache, error) {
 		db.Close()
 		return nil, err
 	}
-	return &Cache{db: db, Path: path}, nil
+	return &Cache{db: db, Path: path, treesGen: TreeCacheBytes / 2}, nil
 }
 
 // Close closes the database.
@@ -165,7 +187,7 @@ func (c *Cache) Merge(name string, d *index.Delta) error {
 // Reset empties the cache (the index changed under it, e.g. after gc).
 func (c *Cache) Reset() error {
 	return c.db.Update(func(tx *bolt.Tx) error {
-		for _, b := range [][]byte{bucketBlobs, bucketDeltas, bucketTrees} {
+		for _, b := range [][]byte{bucketBlobs, bucketDeltas, bucketMeta, bucketTreesA, bucketTreesB} {
 			if err := tx.DeleteBucket(b); err != nil {
 				return err
 			}
@@ -190,20 +212,62 @@ func (c *Cache) Blobs(fn func(h blob.Handle) error) error {
 	})
 }
 
-// Tree returns a cached tree node plaintext.
-func (c *Cache) Tree(id blob.ID) (out []byte, ok bool) {
+// treeBuckets returns the current and the older tree generation.
+func treeBuckets(tx *bolt.Tx) (cur, old *bolt.Bucket) {
+	a, b := tx.Bucket(bucketTreesA), tx.Bucket(bucketTreesB)
+	if string(tx.Bucket(bucketMeta).Get(metaTreesCurrent)) == "b" {
+		return b, a
+	}
+	return a, b
+}
+
+// Tree returns a cached sealed tree node. With stale, it was found in the
+// older generation only: the caller puts it again to keep it.
+func (c *Cache) Tree(id blob.ID) (out []byte, ok, stale bool) {
 	c.db.View(func(tx *bolt.Tx) error {
-		if v := tx.Bucket(bucketTrees).Get(id[:]); v != nil {
+		cur, old := treeBuckets(tx)
+		v := cur.Get(id[:])
+		if v == nil {
+			v, stale = old.Get(id[:]), true
+		}
+		if v != nil {
 			out, ok = append([]byte(nil), v...), true
 		}
 		return nil
 	})
-	return out, ok
+	return out, ok, ok && stale
 }
 
-// PutTree caches a tree node plaintext. Concurrent calls are batched.
-func (c *Cache) PutTree(id blob.ID, plain []byte) error {
+// PutTree caches a sealed tree node. Concurrent calls are batched.
+func (c *Cache) PutTree(id blob.ID, sealed []byte) error {
 	return c.db.Batch(func(tx *bolt.Tx) error {
-		return tx.Bucket(bucketTrees).Put(id[:], plain)
+		meta := tx.Bucket(bucketMeta)
+		cur, _ := treeBuckets(tx)
+		if err := cur.Put(id[:], sealed); err != nil {
+			return err
+		}
+		var n uint64
+		if v := meta.Get(metaTreesBytes); len(v) == 8 {
+			n = binary.BigEndian.Uint64(v)
+		}
+		n += uint64(len(sealed))
+		if int64(n) > c.treesGen {
+			// The older generation goes; the full one becomes older.
+			next, name := bucketTreesB, "b"
+			if string(meta.Get(metaTreesCurrent)) == "b" {
+				next, name = bucketTreesA, "a"
+			}
+			if err := tx.DeleteBucket(next); err != nil {
+				return err
+			}
+			if _, err := tx.CreateBucket(next); err != nil {
+				return err
+			}
+			if err := meta.Put(metaTreesCurrent, []byte(name)); err != nil {
+				return err
+			}
+			n = 0
+		}
+		return meta.Put(metaTreesBytes, binary.BigEndian.AppendUint64(nil, n))
 	})
 }
