@@ -383,26 +383,27 @@ func RunLockRace(t *testing.T, newStore func(t *testing.T) string, open func(sto
 	}
 	t.Run("BothLockedIngestLooksFirst", func(t *testing.T) { bothLocked(t, "ingest") })
 	t.Run("BothLockedGCLooksFirst", func(t *testing.T) { bothLocked(t, "gc") })
+	// hold stops holder at point, runs other to its end, then lets the
+	// holder finish.
+	hold := func(t *testing.T, s setup, holder, point, other, wantOther, wantHolder string) lockRaceResult {
+		h := child(t, s, holder, point)
+		h.paused(t, point)
+		child(t, s, other).result(t, wantOther)
+		h.release(t, point)
+		return h.result(t, wantHolder)
+	}
 	// The ingest's lock is stored before gc looks: gc backs off, and the
 	// ingest goes on once it has looked.
 	t.Run("IngestLocksFirst", func(t *testing.T) {
 		s := prepare(t)
-		in := child(t, s, "ingest", atLockWritten)
-		in.paused(t, atLockWritten)
-		child(t, s, "gc").result(t, "locked")
-		in.release(t, atLockWritten)
-		res := in.result(t, "ok")
+		res := hold(t, s, "ingest", atLockWritten, "gc", "locked", "ok")
 		verify(t, s, false, []string{res.Snapshot})
 	})
 	// gc's lock is stored before the ingest looks: the ingest backs off,
 	// and gc goes on.
 	t.Run("GCLocksFirst", func(t *testing.T) {
 		s := prepare(t)
-		gc := child(t, s, "gc", atLockWritten)
-		gc.paused(t, atLockWritten)
-		child(t, s, "ingest").result(t, "locked")
-		gc.release(t, atLockWritten)
-		gc.result(t, "ok")
+		hold(t, s, "gc", atLockWritten, "ingest", "locked", "ok")
 		verify(t, s, true, nil)
 	})
 	// The ingest has stored a pack that no index names yet (what a
@@ -436,11 +437,7 @@ func RunLockRace(t *testing.T, newStore func(t *testing.T) string, open func(sto
 	// gc holds its lock and is deleting: an ingest cannot start.
 	t.Run("IngestDuringGCDeleting", func(t *testing.T) {
 		s := prepare(t)
-		gc := child(t, s, "gc", atDeleting)
-		gc.paused(t, atDeleting)
-		child(t, s, "ingest").result(t, "locked")
-		gc.release(t, atDeleting)
-		gc.result(t, "ok")
+		hold(t, s, "gc", atDeleting, "ingest", "locked", "ok")
 		res := child(t, s, "ingest").result(t, "ok")
 		verify(t, s, true, []string{res.Snapshot})
 	})
