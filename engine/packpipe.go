@@ -21,6 +21,7 @@ type packPipe struct {
 
 	mu      sync.Mutex
 	werr    error // set by CloseWithError: what the reader then sees
+	wclosed bool
 	rerr    error // set by the reader's end: what further writes see
 	readEnd chan struct{}
 	pending segment // reader's segment being read (Read only)
@@ -125,8 +126,16 @@ func (p *packPipe) send(s segment) error {
 }
 
 // CloseWithError ends the writer side: after the buffered bytes the reader
-// sees err, or io.EOF when err is nil. Only the writer calls it, once.
+// sees err, or io.EOF when err is nil. Only the writer calls it; calls
+// after the first do nothing, as with io.Pipe.
 func (p *packPipe) CloseWithError(err error) error {
+	p.mu.Lock()
+	closed := p.wclosed
+	p.wclosed = true
+	p.mu.Unlock()
+	if closed {
+		return nil
+	}
 	var serr error
 	if err == nil && len(p.cur) > 0 {
 		serr = p.send(segment{b: p.cur})

@@ -80,6 +80,7 @@ func TestPackPipeErrors(t *testing.T) {
 	if !errors.Is(err, boom) || n < 3<<20-packPipeBuf {
 		t.Fatalf("reader got %d bytes, %v; want the bytes sent and boom", n, err)
 	}
+	p.CloseWithError(errors.New("again")) // a second close is harmless
 
 	// A reader that ends unblocks a waiting writer with its error, and
 	// an owned buffer the pipe could not take is released at once.
