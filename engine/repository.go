@@ -320,7 +320,7 @@ func (r *Repository) loadChunksInto(ctx context.Context, ids []blob.ID, pooled b
 		r.stats.chunkMisses.Add(1)
 		hs[i], errs[i] = r.lookup(ctx, id)
 		if errs[i] == nil && r.disk != nil {
-			out[i], errs[i] = r.loadFromDisk(hs[i], pooled, bufs, i)
+			out[i] = r.loadFromDisk(hs[i], pooled, bufs, i)
 		}
 	}
 	const maxCoalesce = 8 << 20
@@ -397,11 +397,11 @@ func (r *Repository) loadChunksInto(ctx context.Context, ids []blob.ID, pooled b
 	return out, errs, bufs
 }
 
-// loadFromDisk opens chunk h from the disk chunk cache: nil without an
-// error when it is not there, or damaged (then dropped, and read from the
-// store as if never cached). With pooled, the chunk lives in a pooled
-// buffer, bufs[i], with one reference for the caller.
-func (r *Repository) loadFromDisk(h blob.Handle, pooled bool, bufs []*runBuf, i int) ([]byte, error) {
+// loadFromDisk opens chunk h from the disk chunk cache: nil when it is
+// not there, or damaged (then dropped, and read from the store as if never
+// cached). With pooled, the chunk lives in a pooled buffer, bufs[i], with
+// one reference for the caller.
+func (r *Repository) loadFromDisk(h blob.Handle, pooled bool, bufs []*runBuf, i int) []byte {
 	var rb *runBuf
 	var dst []byte
 	if pooled {
@@ -419,7 +419,7 @@ func (r *Repository) loadFromDisk(h blob.Handle, pooled bool, bufs []*runBuf, i 
 			case r.chunks != nil:
 				r.chunks.Add(h.ID, plain)
 			}
-			return plain, nil
+			return plain
 		}
 	}
 	if ok {
@@ -428,7 +428,7 @@ func (r *Repository) loadFromDisk(h blob.Handle, pooled bool, bufs []*runBuf, i 
 	if rb != nil {
 		rb.hold(0)
 	}
-	return nil, nil
+	return nil
 }
 
 // CacheStats returns the cache counters.
