@@ -5,7 +5,9 @@
 #  2. a cold gateway (empty cache, fresh process) serving a file of a big
 #     S3-backed repository: time from start to the first byte;
 #  3. GET of a 1 GiB file through plakar-gw serve from the S3-backed
-#     repository vs `aws s3 cp` of the same 1 GiB as a plain object.
+#     repository vs `aws s3 cp` of the same 1 GiB as a plain object;
+#  4. GET of a 256 MiB file three times: the third comes from the
+#     gateway's disk chunk cache.
 # Usage: bench/s3store/run.sh [--data-gib N]   (default 10: the repository
 #        of step 2 holds N GiB; steps 1 and 3 use 2 GiB and 1 GiB)
 set -euo pipefail
@@ -43,6 +45,9 @@ head -c 1G /dev/urandom >"$work/big.bin"
 mkdir -p "$work/one" && mv "$work/big.bin" "$work/one/big.bin"
 PLAKAR_GW_REPO=s3://repo/gw "$bin" --cache-dir "$work/c2" ingest --job one "$work/one" >/dev/null
 s3 cp "$work/one/big.bin" s3://plain/big.bin >/dev/null
+# A 256 MiB file that clients read again and again (the disk chunk cache).
+mkdir -p "$work/hot" && head -c 256M /dev/urandom >"$work/hot/hot.bin"
+PLAKAR_GW_REPO=s3://repo/gw "$bin" --cache-dir "$work/c2" ingest --job hot "$work/hot" >/dev/null
 
 # 2. Fill the repository up to data_gib GiB with more random data.
 have=3
@@ -67,8 +72,16 @@ ttfb=$(python3 -c "print(f'{$t1-$t0:.2f}')")
 # it) vs aws s3 cp of the plain object.
 t0=$(secs); curl -sf -o /dev/null "http://127.0.0.1:$port/one-latest/big.bin"; t1=$(secs)
 t2=$(secs); s3 cp s3://plain/big.bin - >/dev/null; t3=$(secs)
-kill $pid
 gw_s=$(python3 -c "print(f'{$t1-$t0:.1f}')"); aws_s=$(python3 -c "print(f'{$t3-$t2:.1f}')")
+
+# 4. The same 256 MiB three times: from the bucket, from the bucket again
+# (its chunks become hot and go to the gateway's disk cache), from disk.
+hot=()
+for _ in 1 2 3; do
+	t0=$(secs); curl -sf -o /dev/null "http://127.0.0.1:$port/hot-latest/hot.bin"; t1=$(secs)
+	hot+=("$(python3 -c "print(f'{$t1-$t0:.2f}')")")
+done
+kill $pid
 
 cat <<EOF2
 | S3-backed repository (versitygw on loopback) | plakar-gw | reference | ratio (target) |
@@ -76,4 +89,5 @@ cat <<EOF2
 | ingest 2 GiB mixed: S3 store vs folder store, s | $s3_s | $local_s | $(python3 -c "print(f'{$local_s/$s3_s:.2f}')") throughput (≥ 0.7) |
 | cold gateway, first byte of a file, repository of $((repo_bytes / 1024 / 1024 / 1024)) GiB, s | $ttfb | - | (≤ 1 s) |
 | GET 1 GiB: through serve vs aws s3 cp of a plain object, s | $gw_s | $aws_s | $(python3 -c "print(f'{$aws_s/$gw_s:.2f}')") throughput (≥ 0.6) |
+| GET 256 MiB three times: first, second (from the bucket), third (disk chunk cache), s | ${hot[0]} / ${hot[1]} / ${hot[2]} | - | $(python3 -c "print(f'{${hot[0]}/${hot[2]}:.1f}')")x faster from the cache |
 EOF2
