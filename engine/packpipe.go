@@ -15,7 +15,6 @@ import (
 // twice more.
 type packPipe struct {
 	full chan segment // ready for the reader, closed by the writer
-	free chan []byte  // gathering buffers the reader is done with
 
 	cur []byte // writer's buffer being filled
 
@@ -46,18 +45,12 @@ var packPipeBufs = sync.Pool{New: func() any { b := make([]byte, 0, packPipeBuf)
 func newPackPipe() *packPipe {
 	return &packPipe{
 		full:    make(chan segment, packPipeDepth),
-		free:    make(chan []byte, packPipeDepth+1),
 		readEnd: make(chan struct{}),
 	}
 }
 
 func (p *packPipe) getBuf() []byte {
-	select {
-	case b := <-p.free:
-		return b[:0]
-	default:
-		return (*packPipeBufs.Get().(*[]byte))[:0]
-	}
+	return (*packPipeBufs.Get().(*[]byte))[:0]
 }
 
 // done releases a segment the reader has written out.
@@ -66,12 +59,8 @@ func (p *packPipe) done(s segment) {
 		s.release()
 		return
 	}
-	select {
-	case p.free <- s.b:
-	default:
-		b := s.b[:0]
-		packPipeBufs.Put(&b)
-	}
+	b := s.b[:0]
+	packPipeBufs.Put(&b)
 }
 
 // Write copies b into the pipe. It blocks while the reader is

@@ -33,8 +33,7 @@ type Chunker struct {
 
 	r          io.Reader
 	cur        *slab // the buffer being cut, nil between streams
-	buf        []byte
-	start, end int // unconsumed bytes are buf[start:end]; buf is cur.buf
+	start, end int   // unconsumed bytes are cur.buf[start:end]
 	eof        bool
 	err        error
 }
@@ -103,10 +102,7 @@ func (c *Chunker) setSlab(s *slab) {
 	if c.cur != nil {
 		c.cur.release()
 	}
-	c.cur, c.buf = s, nil
-	if s != nil {
-		c.buf = s.buf
-	}
+	c.cur = s
 }
 
 // Keep makes the chunk Next returned last outlive later calls of Next and
@@ -162,7 +158,7 @@ func (c *Chunker) Next() ([]byte, error) {
 		}
 		return nil, io.EOF
 	}
-	data := c.buf[c.start:c.end]
+	data := c.cur.buf[c.start:c.end]
 	if n < c.p.Max && c.err != nil {
 		// A read failed before a whole maximal chunk arrived: the cut
 		// could differ from the one the full stream gives.
@@ -182,17 +178,16 @@ func (c *Chunker) fill() {
 	}
 	if c.start > 0 {
 		if c.cur.refs.Load() == 1 {
-			c.end = copy(c.buf, c.buf[c.start:c.end])
+			c.end = copy(c.cur.buf, c.cur.buf[c.start:c.end])
 		} else {
-			old := c.buf[c.start:c.end]
 			next := c.newSlab()
-			c.end = copy(next.buf, old)
+			c.end = copy(next.buf, c.cur.buf[c.start:c.end])
 			c.setSlab(next)
 		}
 		c.start = 0
 	}
-	for c.end < len(c.buf) {
-		n, err := c.r.Read(c.buf[c.end:])
+	for c.end < len(c.cur.buf) {
+		n, err := c.r.Read(c.cur.buf[c.end:])
 		c.end += n
 		if errors.Is(err, io.EOF) {
 			c.eof = true
